@@ -1,0 +1,3 @@
+from maas_lab.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The engine: check records, the registry and the runner. It knows nothing of LiteMaaS."""

@@ -1,0 +1,106 @@
+"""Secret values: kept in memory, compared by SHA-256, shown only as a prefix and a fingerprint."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+# Shapes of secrets that may reach us from outside (error bodies echo tokens); scrubbed from every output.
+_SECRET_PATTERNS = (
+    re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"\bltm_admin_[A-Za-z0-9_\-+/=.]+"),
+    re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_\-.~+/=]{8,}"),
+)
+
+
+def sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def fingerprint_of(value: str) -> str:
+    """`sk-Fz7K…#3f9c2a`: enough to tell keys apart, nothing to reuse."""
+    prefix = value[:7] if value.startswith(("sk-", "ltm_")) else ""
+    return f"{prefix}…#{sha256_hex(value)[:6]}"
+
+
+class Sensitive:
+    """A secret value. `str()` and `repr()` show the fingerprint; `reveal()` is the only way to the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    @property
+    def sha256(self) -> str:
+        return sha256_hex(self._value)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint_of(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sensitive) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self.sha256)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __str__(self) -> str:
+        return self.fingerprint
+
+    __repr__ = __str__
+
+
+class Redactor:
+    """Remembers every secret value read in a run and removes them (and known secret shapes) from text."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+
+    def remember(self, value: str) -> None:
+        # Short values ("", "0", "true") would mangle ordinary text; they are not secrets worth hiding.
+        if len(value) >= 6:
+            self._values.add(value)
+            self._values.add(base64.b64encode(value.encode()).decode())
+
+    def remember_all(self, values: Iterable[str]) -> None:
+        for value in values:
+            self.remember(value)
+
+    def scrub(self, text: str) -> str:
+        for value in sorted(self._values, key=len, reverse=True):
+            if value in text:
+                text = text.replace(value, fingerprint_of(value))
+        for pattern in _SECRET_PATTERNS:
+            text = pattern.sub(_mask, text)
+        return text
+
+    def scrub_data(self, data: Any) -> Any:
+        if isinstance(data, str):
+            return self.scrub(data)
+        if isinstance(data, Sensitive):
+            return data.fingerprint
+        if isinstance(data, dict):
+            return {str(k): self.scrub_data(v) for k, v in data.items()}
+        if isinstance(data, (list, tuple, set)):
+            return [self.scrub_data(v) for v in data]
+        return data
+
+
+def _mask(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if match.re.pattern.startswith("(?i)(bearer"):
+        return match.group(1) + "…"
+    if "…#" in text:  # already a fingerprint
+        return text
+    return fingerprint_of(text)

@@ -1,0 +1,128 @@
+"""Verdict helpers shared by the lessons: workload rollouts, timestamps, tolerant comparisons."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from maas_lab.engine.model import Verdict, failed, passed, pending
+from maas_lab.evidence.snapshot import Snapshot
+
+BROKEN_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError", "InvalidImageName")
+DEFAULT_PROGRESS_DEADLINE = 600
+
+
+def parse_time(value: Any) -> datetime | None:
+    """ISO-8601 (`Z` or offset), or JavaScript `Date.toString()` as LiteMaaS sometimes sends."""
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        # "Thu Nov 26 2026 10:28:15 GMT+0000 (Coordinated Universal Time)"
+        head = text.split(" (")[0]
+        try:
+            parsed = datetime.strptime(head, "%a %b %d %Y %H:%M:%S GMT%z")
+        except ValueError:
+            try:
+                parsed = parsedate_to_datetime(text)
+            except (TypeError, ValueError):
+                return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def pods_of(snap: Snapshot, workload: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
+    selector = ((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return [p for p in snap.objects("pods", namespace) if _matches(selector, (p.get("metadata") or {}).get("labels") or {})]
+
+
+def waiting_reason(pods: list[dict[str, Any]]) -> str | None:
+    """The first broken container state among the pods (CrashLoopBackOff, ImagePullBackOff, …)."""
+    for pod in pods:
+        status = pod.get("status") or {}
+        for container in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+            waiting = ((container.get("state") or {}).get("waiting") or {}).get("reason")
+            if waiting in BROKEN_REASONS:
+                return f"{pod['metadata']['name']}: {waiting}"
+    return None
+
+
+def rollout(snap: Snapshot, kind: str, namespace: str, name: str, *, what: str) -> Verdict:
+    """Ready → pass; still rolling out within its deadline → pending; missing, broken or stuck → fail."""
+    plural = "deployments" if kind == "Deployment" else "statefulsets"
+    workload = snap.find(plural, namespace, name)
+    if workload is None:
+        return failed(f"{kind} {name} not found in {namespace}", workload=name)
+    spec = workload.get("spec") or {}
+    status = workload.get("status") or {}
+    meta = workload["metadata"]
+    replicas = int(spec.get("replicas", 1))
+    ready = int(status.get("readyReplicas") or 0)  # zero-valued status integers are omitted
+    updated = int(status.get("updatedReplicas") or 0)
+    evidence = {"workload": f"{kind}/{name}", "ready": f"{ready}/{replicas}"}
+    if replicas == 0:
+        return failed(f"{what} is scaled to 0 replicas", hint=f"oc scale {kind.lower()}/{name} --replicas=1 -n {namespace}", **evidence)
+    observed = int(status.get("observedGeneration") or 0)
+    generation = int(meta.get("generation") or 0)
+    if kind == "Deployment":
+        available = int(status.get("availableReplicas") or 0)
+        done = observed >= generation and updated >= replicas and available >= replicas and ready >= replicas
+    else:
+        current = status.get("currentRevision")
+        done = observed >= generation and ready >= replicas and (not current or current == status.get("updateRevision"))
+    if done:
+        return passed(f"{what} is running ({kind} {name}, {ready}/{replicas} ready)", **evidence)
+    meta_pods = pods_of(snap, workload, namespace)
+    broken = waiting_reason(meta_pods)
+    if broken:
+        return failed(f"{what} is not ready: {broken}", **evidence)
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    progressing = conditions.get("Progressing") or {}
+    if progressing.get("reason") == "ProgressDeadlineExceeded":
+        return failed(f"{what} did not become ready: {progressing.get('message') or 'progress deadline exceeded'}", **evidence)
+    started = _rollout_start(workload, meta_pods)
+    deadline = int(spec.get("progressDeadlineSeconds") or DEFAULT_PROGRESS_DEADLINE)
+    if started is not None and (snap.now - started).total_seconds() < deadline:
+        return pending(f"{what} is rolling out ({ready}/{replicas} ready)", **evidence)
+    available_condition = conditions.get("Available") or {}
+    detail = available_condition.get("message") or f"{ready}/{replicas} ready"
+    return failed(f"{what} is not ready: {detail}", **evidence)
+
+
+def _rollout_start(workload: dict[str, Any], pods: list[dict[str, Any]]) -> datetime | None:
+    times = [parse_time(workload["metadata"].get("creationTimestamp"))]
+    for condition in (workload.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Progressing":
+            times.append(parse_time(condition.get("lastUpdateTime") or condition.get("lastTransitionTime")))
+    times += [parse_time((p.get("metadata") or {}).get("creationTimestamp")) for p in pods]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def same_url(a: str, b: str) -> bool:
+    """URLs compared as a person would: no trailing slash, `.svc` or `.svc.cluster.local`, case-insensitive host."""
+    return normalise_url(a) == normalise_url(b)
+
+
+def normalise_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    host, slash, path = rest.partition("/")
+    host = host.lower().replace(".svc.cluster.local", ".svc")
+    return f"{scheme.lower()}://{host}{slash}{path}".rstrip("/")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

@@ -1,0 +1,226 @@
+"""`maas-lab grade --roster`: grade a cohort, one isolated run a student, the gradebook rewritten after each."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from maas_lab.engine.model import Outcome, Report, Status
+from maas_lab.engine.registry import load_checks
+from maas_lab.errors import MaasLabError, UsageError
+from maas_lab.grading import could_not_grade, grade
+from maas_lab.report.json_ import report_to_dict
+from maas_lab.settings import Settings
+
+ROSTER_FIELDS = ("user", "context", "kubeconfig", "cluster_domain")
+SAFE_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.@")
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    user: str
+    context: str | None = None
+    kubeconfig: str | None = None
+    cluster_domain: str | None = None
+
+
+def read_roster(path: Path) -> list[RosterRow]:
+    """CSV with a header (`user` required), or YAML with a list of the same keys."""
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read roster {path}: {exc.strerror or exc}") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise UsageError(f"roster {path} is not valid YAML") from None
+        if not isinstance(data, list):
+            raise UsageError(f"roster {path} must be a YAML list of rows with a `user` key")
+        raw_rows = data
+    else:
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames or "user" not in [f.strip() for f in reader.fieldnames]:
+            raise UsageError(f"roster {path} needs a header line with a `user` column (user,context,kubeconfig,cluster_domain)")
+        raw_rows = list(reader)
+    rows: list[RosterRow] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(raw_rows, start=2 if path.suffix.lower() not in (".yaml", ".yml") else 1):
+        if not isinstance(raw, dict):
+            raise UsageError(f"roster {path}, row {number}: not a mapping")
+        values = {str(k).strip(): (str(v).strip() if v is not None else "") for k, v in raw.items() if k is not None}
+        unknown = sorted(set(values) - set(ROSTER_FIELDS))
+        if unknown:
+            raise UsageError(f"roster {path}, row {number}: unknown column(s) {', '.join(unknown)}")
+        user = values.get("user", "")
+        if not user:
+            raise UsageError(f"roster {path}, row {number}: empty user")
+        if not set(user) <= SAFE_NAME:
+            raise UsageError(f"roster {path}, row {number}: {user!r} is not a valid user name")
+        if user in seen:
+            raise UsageError(f"roster {path}, row {number}: {user} appears twice")
+        seen.add(user)
+        rows.append(RosterRow(user, values.get("context") or None, values.get("kubeconfig") or None, values.get("cluster_domain") or None))
+    if not rows:
+        raise UsageError(f"roster {path} has no students")
+    return rows
+
+
+def settings_for(base: Settings, row: RosterRow) -> Settings:
+    own_credentials = bool(row.kubeconfig or row.context)
+    return base.with_(
+        user=row.user,
+        kubeconfig=row.kubeconfig or base.kubeconfig,
+        context=row.context or base.context,
+        cluster_domain=row.cluster_domain or base.cluster_domain,
+        on_behalf=not own_credentials,
+    )
+
+
+class Gradebook:
+    """The files in --out DIR; every write is atomic, so an interrupted run leaves valid files."""
+
+    def __init__(self, directory: Path, lessons: list[int]) -> None:
+        self.directory = directory
+        self.lessons = lessons
+        self.reports: dict[str, Report] = {}
+        self._lock = threading.Lock()
+        (directory / "students").mkdir(parents=True, exist_ok=True)
+
+    def add(self, user: str, report: Report) -> None:
+        with self._lock:
+            self.reports[user] = report
+            _write(self.directory / "students" / f"{user}.json", json.dumps(report_to_dict(report), indent=2) + "\n")
+            self._rewrite()
+
+    def _check_ids(self) -> list[str]:
+        return sorted((c.id for c in load_checks().values() if c.lesson in self.lessons), key=_id_key)
+
+    def _rewrite(self) -> None:
+        ids = self._check_ids()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["user", "outcome", "score", "max_score", *ids])
+        for user in sorted(self.reports):
+            report = self.reports[user]
+            cells = {r.check.id: ("" if r.status is Status.ERROR else f"{r.points:g}") for r in report.results}
+            writer.writerow([user, report.outcome.value, f"{report.score:g}", f"{report.max_score:g}", *(cells.get(i, "") for i in ids)])
+        _write(self.directory / "gradebook.csv", buffer.getvalue())
+        body = {"reports": {u: report_to_dict(self.reports[u]) for u in sorted(self.reports)}}
+        _write(self.directory / "gradebook.json", json.dumps(body, indent=2) + "\n")
+        _write(self.directory / "report.html", render_html(self.reports, ids))
+
+
+def _id_key(check_id: str) -> tuple[int, str]:
+    lesson, _, rest = check_id.partition(".")
+    return int(lesson), rest
+
+
+def _write(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, "utf-8")
+    os.replace(temporary, path)
+
+
+def render_html(reports: dict[str, Report], ids: list[str]) -> str:
+    """A self-contained page: per-check distribution across the cohort, then one row a student."""
+    checks = load_checks()
+    total = len(reports)
+    outcomes = {o: sum(1 for r in reports.values() if r.outcome is o) for o in Outcome}
+    rows = []
+    for check_id in ids:
+        statuses = [next((x.status for x in r.results if x.check.id == check_id), None) for r in reports.values()]
+        counts = {s: statuses.count(s) for s in Status}
+        share = (counts[Status.PASS] / total * 100) if total else 0.0
+        cells = "".join(f"<td>{counts[s]}</td>" for s in Status)
+        rows.append(
+            f"<tr><td><code>{html.escape(check_id)}</code></td><td>{html.escape(checks[check_id].title)}</td>{cells}"
+            f'<td><div class="bar"><span style="width:{share:.0f}%"></span></div> {share:.0f}%</td></tr>'
+        )
+    students = []
+    for user in sorted(reports):
+        report = reports[user]
+        marks = "".join(
+            f'<td class="{x.status.value}" title="{html.escape(x.message)}">{x.points:g}</td>'
+            for x in sorted(report.results, key=lambda x: _id_key(x.check.id))
+        )
+        students.append(
+            f"<tr><td>{html.escape(user)}</td><td class='{report.outcome.value}'>{report.outcome.value}</td>"
+            f"<td>{report.score:g}/{report.max_score:g}</td>{marks}</tr>"
+        )
+    status_heads = "".join(f"<th>{s.value}</th>" for s in Status)
+    id_heads = "".join(f"<th><code>{html.escape(i)}</code></th>" for i in ids)
+    summary = ", ".join(f"{n} {o.value}" for o, n in outcomes.items())
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>maas-lab gradebook</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}} table{{border-collapse:collapse;margin:1rem 0}}
+td,th{{border:1px solid #ccc;padding:.25rem .5rem;font-size:.85rem}} th{{background:#f3f3f3}}
+.bar{{display:inline-block;width:120px;height:.7rem;background:#eee;vertical-align:middle}}
+.bar span{{display:block;height:100%;background:#3c8d40}}
+.pass{{background:#e4f4e4}} .fail{{background:#fbe3e3}} .skip{{background:#fff7db}} .pending{{background:#e3f1fb}}
+.error,.could_not_grade{{background:#efe3fb}}
+</style></head><body>
+<h1>maas-lab gradebook</h1>
+<p>{total} student(s): {html.escape(summary)}.</p>
+<h2>Per check</h2>
+<table><tr><th>check</th><th>title</th>{status_heads}<th>passed</th></tr>
+{''.join(rows)}
+</table>
+<h2>Per student</h2>
+<table><tr><th>user</th><th>outcome</th><th>score</th>{id_heads}</tr>
+{''.join(students)}
+</table>
+</body></html>
+"""
+
+
+def grade_roster(
+    base: Settings,
+    rows: list[RosterRow],
+    lessons: list[int],
+    out: Path,
+    *,
+    jobs: int = 4,
+    progress: Callable[[str, Report], None] | None = None,
+) -> Gradebook:
+    """Grade every row (bounded concurrency); one student's failure never stops the others."""
+    book = Gradebook(out, lessons)
+
+    def one(row: RosterRow) -> tuple[str, Report]:
+        settings = settings_for(base, row)
+        try:
+            return row.user, grade(settings, lessons)
+        except MaasLabError as exc:
+            return row.user, could_not_grade(settings, lessons, str(exc))
+        except Exception as exc:  # isolate: a crash for one student is recorded, not fatal
+            return row.user, could_not_grade(settings, lessons, f"internal error: {type(exc).__name__}")
+
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures = [pool.submit(one, row) for row in rows]
+        for future in as_completed(futures):
+            user, report = future.result()
+            book.add(user, report)
+            if progress:
+                progress(user, report)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)  # what is written stays valid; the rest is not started
+        raise
+    pool.shutdown()
+    return book
+
+
+def summary(book: Gradebook) -> dict[str, Any]:
+    return {o.value: sum(1 for r in book.reports.values() if r.outcome is o) for o in Outcome}

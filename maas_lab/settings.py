@@ -1,0 +1,67 @@
+"""What one grading run needs to know, resolved flags > environment > profile > discovery.
+
+Typer already gives a flag precedence over its environment variable; discovery (user from `users/~`, domain from
+the cluster, URLs from Routes) happens later, in the snapshot, for whatever is still unset here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+from maas_lab.errors import UsageError
+from maas_lab.evidence.sensitive import Sensitive
+
+DEFAULT_RUN_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    kubeconfig: str | None = None
+    context: str | None = None
+    user: str | None = None
+    cluster_domain: str | None = None
+    profile: str = "ai501"
+    litemaas_url: str | None = None
+    litellm_url: str | None = None
+    ca_bundle: str | None = None
+    insecure: bool = False
+    timeout: float = DEFAULT_RUN_TIMEOUT
+    api_key_env: str | None = None
+    on_behalf: bool = False  # roster rows without credentials: the invoking credentials grade `user`
+
+    @property
+    def verify(self) -> bool | str:
+        if self.insecure:
+            return False
+        return self.ca_bundle or True
+
+    @property
+    def request_timeout(self) -> float:
+        return max(1.0, min(10.0, self.timeout / 4))
+
+    def student_api_key(self) -> Sensitive | None:
+        """The key in the variable named by --api-key-env (a key is never a flag value)."""
+        if not self.api_key_env:
+            return None
+        value = os.environ.get(self.api_key_env, "").strip()
+        if not value:
+            raise UsageError(f"--api-key-env {self.api_key_env}: that environment variable is empty or unset")
+        return Sensitive(value)
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def validate(settings: Settings) -> Settings:
+    if settings.ca_bundle and not os.path.isfile(settings.ca_bundle):
+        raise UsageError(f"--ca-bundle {settings.ca_bundle}: no such file")
+    if settings.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    for name in ("litemaas_url", "litellm_url"):
+        url = getattr(settings, name)
+        if url and not url.startswith(("http://", "https://")):
+            raise UsageError(f"--{name.replace('_', '-')} must start with http:// or https://")
+    if settings.cluster_domain and settings.cluster_domain.startswith(("http://", "https://")):
+        raise UsageError("--cluster-domain takes a domain such as apps.example.com, not a URL")
+    return settings

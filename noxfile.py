@@ -1,0 +1,27 @@
+"""Sessions: `nox -s tests` (no cluster, no network), `lint`, `typecheck`, `integration` (real LiteLLM from PyPI)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session(python="3.11")
+def tests(session: nox.Session) -> None:
+    """The whole suite, against loopback fakes of OpenShift, LiteMaaS and LiteLLM."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "--ignore=tests/integration", *session.posargs)
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", "maas_lab", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session(python="3.11")
+def typecheck(session: nox.Session) -> None:
+    session.install("-e", ".", "mypy", "types-PyYAML")
+    session.run("mypy", "maas_lab")
