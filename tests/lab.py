@@ -57,7 +57,11 @@ class Lab:
     def routes(self) -> dict[str, str]:
         assert self.world is not None
         suffix = f"{self.world.user}-maas.{self.world.domain}"
-        return {f"litemaas-{suffix}": self.litemaas.url, f"litemaas-litellm-{suffix}": self.litellm.url}
+        return {
+            f"litemaas-{suffix}": self.litemaas.url,
+            f"litemaas-litellm-{suffix}": self.litellm.url,
+            f"litellm-{suffix}": self.litellm.url,  # the Kustomize recipe's LiteLLM Route
+        }
 
     def settings(self, **overrides: Any) -> Settings:
         values: dict[str, Any] = {"kubeconfig": str(self.kubeconfig), "timeout": 60.0}

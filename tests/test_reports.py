@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jsonschema
 import pytest
@@ -28,7 +28,7 @@ def report() -> Report:
         result("2.check-a", Status.PASS), result("2.check-b", Status.FAIL), result("2.check-c", Status.SKIP),
         result("2.check-d", Status.PENDING), result("2.check-e", Status.ERROR), result("2.check-f", Status.PASS, required=False),
     ])
-    return Report("0.1.0", datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc), Target("user1", "apps.example.com", "ai501"), [lesson])
+    return Report("0.1.0", datetime(2026, 11, 26, 10, 0, tzinfo=UTC), Target("user1", "apps.example.com", "ai501"), [lesson])
 
 
 def test_json_matches_the_contract_and_the_schema(report: Report) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from maas_lab import __version__
@@ -27,9 +27,9 @@ def order_checks(wanted: Iterable[str], checks: dict[str, Check]) -> list[Check]
         if check_id in seen:
             return
         if check_id in path:
-            raise RuntimeError(f"prerequisite cycle: {' -> '.join(path + (check_id,))}")
+            raise RuntimeError(f"prerequisite cycle: {' -> '.join((*path, check_id))}")
         for need in checks[check_id].needs:
-            visit(need, path + (check_id,))
+            visit(need, (*path, check_id))
         seen.add(check_id)
         ordered.append(checks[check_id])
 
@@ -114,7 +114,7 @@ def run(
         reports.append(LessonReport(number, LESSONS[number].title, results))
     return Report(
         tool_version=__version__,
-        generated_at=datetime.now(timezone.utc).replace(microsecond=0),
+        generated_at=datetime.now(UTC).replace(microsecond=0),
         target=Target(snapshot.user_or_none, snapshot.domain_or_none, profile.name),
         lessons=reports,
         notes=list(snapshot.notes),
@@ -130,7 +130,7 @@ def _result(check: Check, verdict: Verdict, profile: Profile, duration: float, s
         check=check,
         status=verdict.status,
         message=snapshot.redact(verdict.message),
-        hint=snapshot.redact(hint) if hint else None,
+        hint=snapshot.redact(snapshot.personalise(hint)) if hint else None,
         points=max_points if verdict.passed else 0.0,
         max_points=max_points,
         evidence=snapshot.redact_evidence(dict(verdict.evidence)),

@@ -36,8 +36,9 @@ def make_client(
     *, verify: bool | str = True, timeout: float = DEFAULT_HTTP_TIMEOUT, transport: httpx.BaseTransport | None = None
 ) -> httpx.Client:
     """`verify` is True (system store), False (--insecure) or a CA bundle path (--ca-bundle)."""
+    tls: bool | ssl.SSLContext = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
     return httpx.Client(
-        verify=verify,
+        verify=tls,
         timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,

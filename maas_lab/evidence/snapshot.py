@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -53,7 +53,7 @@ class Snapshot:
         self.profile = profile
         self.kube = kube
         self.http = http
-        self.now = now or datetime.now(timezone.utc)
+        self.now = now or datetime.now(UTC)
         self.redactor = Redactor()
         self.notes: list[str] = []
         self.requests: list[tuple[str, str]] = []  # (method, url) of every HTTP request made, for call budgets
@@ -74,6 +74,14 @@ class Snapshot:
         if not ok:
             raise value
         return value  # type: ignore[no-any-return]
+
+    def personalise(self, text: str) -> str:
+        """Fill the lessons' placeholders in a hint with the student's own names, where known."""
+        if self._user:
+            text = text.replace("<USER_NAME>", self._user)
+        if self._domain:
+            text = text.replace("<CLUSTER_DOMAIN>", self._domain)
+        return text
 
     def redact(self, text: str) -> str:
         return self.redactor.scrub(text)
@@ -326,6 +334,12 @@ class Snapshot:
             )
 
         return self._once(("litemaas",), build)
+
+    @property
+    def student_litemaas(self) -> LiteMaaS:
+        """The LiteMaaS reader with the student's JWT minted (self-scoped reads, and the admin fallback)."""
+        self.student  # noqa: B018  (finding the student mints the JWT)
+        return self.litemaas
 
     @property
     def student(self) -> StudentUser:

@@ -44,8 +44,7 @@ class KeyMatch:
 
 
 def litemaas_keys(snap: Snapshot) -> list[dict[str, Any]]:
-    snap.student  # the JWT exists only once the student is known
-    return snap.litemaas.my_api_keys()
+    return snap.student_litemaas.my_api_keys()
 
 
 def litellm_keys(snap: Snapshot) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from maas_lab.engine.model import Verdict, failed, passed
@@ -142,7 +143,10 @@ def _workload_check(snap: Snapshot, kind: str, component: str, what: str) -> Ver
 @check(
     "2.postgres-ready",
     lesson_ref="step-6-wait-for-the-pods",
-    hint="Wait for the PostgreSQL pod (oc get pods -n <USER_NAME>-maas -w); if its volume stays Pending, ask your instructor about storage.",
+    hint=(
+        "Wait for the PostgreSQL pod (oc get pods -n <USER_NAME>-maas -w); "
+        "if its volume stays Pending, ask your instructor about storage."
+    ),
     evidence="K8s StatefulSet + PVC",
     needs=("2.namespace",),
 )
@@ -244,7 +248,7 @@ def routes(snap: Snapshot) -> Verdict:
         ingress = ((route.get("status") or {}).get("ingress") or [{}])[0]
         host = str(spec.get("host") or ingress.get("host") or "")
         hosts[name] = host
-        admitted = next((c for c in ingress.get("conditions") or [] if c.get("type") == "Admitted"), {})
+        admitted: dict[str, Any] = next((c for c in ingress.get("conditions") or [] if c.get("type") == "Admitted"), {})
         if admitted.get("status") != "True":
             problems.append(f"Route {name} not admitted ({admitted.get('reason') or 'no router status'})")
         if ((spec.get("tls") or {}).get("termination")) != "edge":
@@ -275,7 +279,7 @@ def backend_healthy(snap: Snapshot) -> Verdict:
     answer = snap.litemaas.health()
     body = answer.json_dict()
     checks = body.get("checks") or {}
-    evidence = {"status_code": answer.status, "status": body.get("status"), "checks": checks}
+    evidence: dict[str, Any] = {"status_code": answer.status, "status": body.get("status"), "checks": checks}
     if not body:
         return failed(f"{answer.url} answered {answer.status} without a health report (router or proxy error)", **evidence)
     unhealthy = [name for name in ("database", "litellm") if checks.get(name) != "healthy"]
@@ -301,7 +305,7 @@ def litellm_healthy(snap: Snapshot) -> Verdict:
     """
     answer = snap.litellm.readiness()
     body = answer.json_dict()
-    evidence = {"status_code": answer.status, "db": body.get("db"), "litellm_version": body.get("litellm_version")}
+    evidence: dict[str, Any] = {"status_code": answer.status, "db": body.get("db"), "litellm_version": body.get("litellm_version")}
     if answer.ok and body.get("db") == "connected":
         return passed(f"LiteLLM {body.get('litellm_version') or ''} ready, database connected".replace("  ", " "), **evidence)
     if not body:
@@ -329,7 +333,8 @@ def oauth(snap: Snapshot) -> Verdict:
     host = snap.route_host(install.frontend_route)
     callback = f"https://{host}/api/auth/callback"
     backend = snap.secret(namespace, install.backend_secret) or {}
-    client_id = backend.get("oauth-client-id").reveal() if backend.get("oauth-client-id") else ""
+    client_id_value = backend.get("oauth-client-id")
+    client_id = client_id_value.reveal() if client_id_value else ""
     if client_id.startswith("system:serviceaccount:"):
         account = client_id.rsplit(":", 1)[-1]
         sa = snap.find("serviceaccounts", namespace, account)
@@ -361,7 +366,10 @@ def oauth(snap: Snapshot) -> Verdict:
 @check(
     "2.admin-login",
     lesson_ref="step-7-log-in-as-admin",
-    hint="Log in to LiteMaaS once with your OpenShift account (https://litemaas-<USER_NAME>-maas.<CLUSTER_DOMAIN>); the installing user becomes admin.",
+    hint=(
+        "Log in to LiteMaaS once with your OpenShift account (https://litemaas-<USER_NAME>-maas.<CLUSTER_DOMAIN>); "
+        "the installing user becomes admin."
+    ),
     evidence="LiteMaaS users / LiteLLM /user/list",
     needs=("2.backend-healthy", "2.litellm-healthy"),
 )

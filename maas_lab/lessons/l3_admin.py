@@ -18,8 +18,7 @@ READONLY_ROLE = "admin-readonly"
 
 
 def _models_by_id(snap: Snapshot) -> dict[str, dict[str, Any]]:
-    snap.student  # admin reads fall back to the student's JWT
-    return {str(m.get("id")): m for m in snap.litemaas.models()}
+    return {str(m.get("id")): m for m in snap.student_litemaas.models()}
 
 
 @check(
@@ -174,8 +173,7 @@ def key_defaults(snap: Snapshot) -> Verdict:
 
     Defaults give every new key a budget; maximums stop users from raising it.
     """
-    snap.student
-    settings = snap.litemaas.api_key_settings()
+    settings = snap.student_litemaas.api_key_settings()
     default = (settings.get("defaults") or {}).get("maxBudget")
     maximum = (settings.get("maximums") or {}).get("maxBudget")
     want_default = snap.profile.budgets.key_defaults.max_budget

@@ -38,9 +38,8 @@ def subscriptions(snap: Snapshot) -> Verdict:
 
     A key can only include models you hold an active subscription to.
     """
-    snap.student
     wanted = [m.name for m in snap.profile.litemaas_models if not m.restricted]
-    active = {s.get("modelId") for s in snap.litemaas.my_subscriptions() if s.get("status") == "active"}
+    active = {s.get("modelId") for s in snap.student_litemaas.my_subscriptions() if s.get("status") == "active"}
     missing = [name for name in wanted if name not in active]
     if missing:
         return failed(f"no active subscription to {', '.join(missing)}", active=sorted(str(a) for a in active))

@@ -1,0 +1,220 @@
+"""Grading behaviour that depends on how evidence is read: recipes, credentials, converging states, grader-side failures,
+TLS, call budgets. Real kubernetes and httpx clients against the loopback fakes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import trustme
+
+from maas_lab.engine.model import Outcome, Status
+from tests.fakes import litellm as fl
+from tests.fakes.litemaas import FakeLiteMaaS
+from tests.fixtures.cluster import HOUR, USER, iso, kustomize_litemaas
+from tests.fixtures.world import KEYS, STUDENT_ID, World
+from tests.lab import Lab, result, statuses
+
+MAAS = f"{USER}-maas"
+LESSON_2 = [2]
+
+
+def not_helm(o: dict) -> bool:  # type: ignore[type-arg]
+    return o["metadata"].get("namespace") == MAAS and o["kind"] not in ("Namespace", "RoleBinding")
+
+
+def test_kustomize_install_is_graded_like_helm(lab: Lab, world: World) -> None:
+    world.drop(not_helm)
+    world.objects += kustomize_litemaas(USER, {k: v for k, v in world.secrets.items() if not k.startswith("key:")}, world.now - 5 * HOUR)
+    world.litemaas.oauth_client_id = "litemaas-oauth-client"
+    lab.load(world)
+    report = lab.grade([2, 3, 4])
+    assert {c: s for c, s in statuses(report).items() if s is not Status.PASS} == {"4.key-works": Status.SKIP}
+    assert "OAuthClient litemaas-oauth-client" in result(report, "2.oauth").message
+
+
+def test_a_release_with_another_name_and_a_second_install(lab: Lab, world: World) -> None:
+    from tests.fixtures.cluster import helm_litemaas
+
+    other = helm_litemaas(USER, {k: v for k, v in world.secrets.items() if not k.startswith("key:")}, world.now - 5 * HOUR, release="demo")
+    world.objects += [o for o in other if o["kind"] != "Namespace"]
+    lab.load(world)
+    report = lab.grade(LESSON_2)
+    assert report.outcome is Outcome.PASS
+    assert any("grading the Helm release litemaas" in note and "demo" in note for note in report.notes)
+
+
+def test_a_rollout_in_progress_is_pending_not_fail(lab: Lab, world: World) -> None:
+    deploy = world.find("Deployment", "litemaas-litellm", MAAS)
+    deploy["metadata"]["generation"] = 3
+    deploy["status"].update(updatedReplicas=0, readyReplicas=0, availableReplicas=0, observedGeneration=3)
+    deploy["status"]["conditions"][1].update(reason="ReplicaSetUpdated", lastUpdateTime=iso(world.now - timedelta(seconds=40)))
+    lab.load(world)
+    report = lab.grade(LESSON_2)
+    assert result(report, "2.litellm-ready").status is Status.PENDING
+    assert result(report, "2.litellm-healthy").status is Status.SKIP
+    assert "waiting for 2.litellm-ready" in result(report, "2.litellm-healthy").message
+    assert report.outcome is Outcome.FAIL and report.exit_code == 1
+
+
+def test_a_rollout_stuck_past_its_deadline_fails(lab: Lab, world: World) -> None:
+    deploy = world.find("Deployment", "litemaas-backend", MAAS)
+    deploy["status"].update(readyReplicas=0, availableReplicas=0)
+    deploy["status"]["conditions"][1].update(reason="ProgressDeadlineExceeded", message='ReplicaSet "x" has timed out progressing.')
+    lab.load(world)
+    verdict = result(lab.grade(LESSON_2), "2.backend-ready")
+    assert verdict.status is Status.FAIL and "timed out" in verdict.message
+
+
+def test_missing_secret_permission_is_error_and_could_not_grade(lab: Lab, world: World) -> None:
+    binding = next(o for o in world.objects if o["kind"] == "RoleBinding" and o["metadata"].get("namespace") == MAAS)
+    binding["roleRef"]["name"] = "view"  # view may not read Secrets
+    lab.load(world)
+    report = lab.grade(LESSON_2)
+    verdict = result(report, "2.no-default-secrets")
+    assert verdict.status is Status.ERROR and "secrets" in verdict.message
+    assert report.outcome is Outcome.COULD_NOT_GRADE and report.exit_code == 3
+
+
+def test_route_missing_skips_the_http_checks(lab: Lab, world: World) -> None:
+    world.drop(lambda o: o["kind"] == "Route" and o["metadata"]["name"] == "litemaas")
+    lab.load(world)
+    report = lab.grade(LESSON_2)
+    assert result(report, "2.routes").status is Status.FAIL
+    assert result(report, "2.backend-healthy").status is Status.SKIP
+    assert lab.litemaas.request_log == []
+
+
+def test_a_router_503_is_the_students_side(lab: Lab) -> None:
+    lab.litemaas.inject(r"^/api/v1/health$", status=503, body="<html>Application is not available</html>")
+    verdict = result(lab.grade(LESSON_2), "2.backend-healthy")
+    assert verdict.status is Status.FAIL and "503" in verdict.message
+
+
+def test_an_unreachable_service_is_an_error(lab: Lab) -> None:
+    report = lab.grade(LESSON_2, litellm_url="http://127.0.0.1:9")
+    verdict = result(report, "2.litellm-healthy")
+    assert verdict.status is Status.ERROR and "127.0.0.1" in verdict.message
+    assert report.outcome is Outcome.COULD_NOT_GRADE
+
+
+def test_tls_verification_failure_hints_at_ca_bundle(lab: Lab, world: World, tmp_path: Path) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert_file, key_file, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    ca.cert_pem.write_to_path(str(ca_file))
+    with FakeLiteMaaS(world.litemaas, tls_cert=(str(cert_file), str(key_file))) as secure:
+        from maas_lab.grading import grade
+
+        settings = lab.settings(litemaas_url=secure.url, litellm_url=lab.litellm.url)
+        untrusted = result(grade(settings, LESSON_2), "2.backend-healthy")
+        assert untrusted.status is Status.ERROR and "--ca-bundle" in (untrusted.hint or "")
+        trusted = grade(settings.with_(ca_bundle=str(ca_file)), LESSON_2)
+        assert result(trusted, "2.backend-healthy").status is Status.PASS
+        assert result(grade(settings.with_(insecure=True), LESSON_2), "2.backend-healthy").status is Status.PASS
+
+
+def test_unusable_admin_key_falls_back_to_a_jwt_found_through_litellm(lab: Lab, world: World) -> None:
+    world.set_secret("litemaas-backend", "admin-api-keys", "changeme")
+    lab.load(world)
+    report = lab.grade([2, 3, 4])
+    assert result(report, "2.keys-consistent").status is Status.FAIL
+    assert {c: s for c, s in statuses(report).items() if s is not Status.PASS} == {
+        "2.keys-consistent": Status.FAIL, "2.no-default-secrets": Status.FAIL, "4.key-works": Status.SKIP}
+    assert {r.auth for r in lab.litemaas.request_log} <= {"jwt", "none"}
+
+
+def test_a_refused_admin_key_is_retried_once_with_the_jwt(lab: Lab, world: World) -> None:
+    world.litemaas.admin_api_keys = ["ltm_admin_rotated-but-pods-not-restarted"]
+    lab.load(world)
+    report = lab.grade([2, 3])
+    assert report.outcome is Outcome.PASS
+    refused = [r for r in lab.litemaas.request_log if r.auth == "bad"]
+    assert len(refused) == 1  # one 401, then every admin read with the JWT
+
+
+def test_never_logged_in(lab: Lab, world: World) -> None:
+    world.litemaas.users = [u for u in world.litemaas.users if u["id"] != STUDENT_ID]
+    world.litellm.users = [u for u in world.litellm.users if u["user_id"] != STUDENT_ID]
+    lab.load(world)
+    report = lab.grade([2, 3])
+    verdict = result(report, "2.admin-login")
+    assert verdict.status is Status.FAIL and "log in to LiteMaaS once" in verdict.message
+    assert result(report, "3.pricing").status is Status.SKIP
+
+
+def test_rotated_master_key_without_restart(lab: Lab, world: World) -> None:
+    world.set_secret("litemaas-backend", "admin-api-keys", "")
+    world.litellm.master_key = "sk-the-running-pod-still-has-the-old-one"
+    lab.load(world)
+    verdict = result(lab.grade(LESSON_2), "2.admin-login")
+    assert verdict.status is Status.FAIL and "pods not restarted" in (verdict.hint or "")
+
+
+def test_jwt_rejected_uses_the_litellm_role(lab: Lab, world: World) -> None:
+    world.set_secret("litemaas-backend", "admin-api-keys", "")
+    world.litemaas.jwt_secret = "the-backend-runs-with-another-secret"
+    lab.load(world)
+    report = lab.grade(LESSON_2)
+    assert result(report, "2.admin-login").status is Status.PASS
+    assert any("read from LiteLLM" in note for note in report.notes)
+
+
+def test_spend_not_flushed_yet_is_pending(lab: Lab, world: World) -> None:
+    token = fl.hash_key(KEYS["my-first-key"][0])
+    world.litellm.spend_logs = [r for r in world.litellm.spend_logs if r["api_key"] != token]
+    world.litellm_key("my-first-key")["created_at"] = iso(world.now - timedelta(seconds=30))
+    lab.load(world)
+    verdict = result(lab.grade([4]), "4.keys-used")
+    assert verdict.status is Status.PENDING and "rerun in a minute" in (verdict.hint or "")
+
+
+def test_key_works_with_the_students_key(lab: Lab, world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MY_KEY", KEYS["multi-model-key"][0])
+    report = lab.grade([4], api_key_env="MY_KEY")
+    assert result(report, "4.key-works").status is Status.PASS
+    chats = lab.litellm.requests_matching(r"^/v1/chat/completions$", "POST")
+    assert len(chats) == 1 and b'"max_tokens": 1' in chats[0].body.replace(b'"max_tokens":1', b'"max_tokens": 1')
+    monkeypatch.setenv("MY_KEY", "sk-NotAKeyAnyoneHasXXXXXX")
+    lab.load(world)
+    verdict = result(lab.grade([4], api_key_env="MY_KEY"), "4.key-works")
+    assert verdict.status is Status.FAIL and "sk-NotAKeyAnyoneHasXXXXXX" not in verdict.message
+
+
+def test_grading_a_student_who_does_not_exist_on_their_behalf(lab: Lab, openshift, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    admin = openshift.write_kubeconfig(tmp_path / "admin", token="tok-admin")
+    report = lab.grade([1], kubeconfig=str(admin), user="ghost", on_behalf=True)
+    assert result(report, "1.logged-in").status is Status.FAIL
+    present = lab.grade([1], kubeconfig=str(admin), user=USER, on_behalf=True)
+    assert statuses(present)["1.logged-in"] is Status.PASS and statuses(present)["1.can-create-project"] is Status.PASS
+
+
+def test_each_request_is_made_once_and_does_not_grow_with_the_checks(lab: Lab) -> None:
+    lab.grade()
+    everything = [*lab.litemaas.request_log, *lab.litellm.request_log]
+    repeated = {k: n for k, n in Counter((r.method, r.url, r.auth) for r in everything).items() if n > 1}
+    assert repeated == {}
+    kube = Counter((r.method, r.path, repr(sorted(r.query.items())) if isinstance(r.query, dict) else r.query)
+                   for r in lab.openshift.request_log if r.method == "GET")
+    assert max(kube.values()) == 1
+    first = len(everything)
+    lab.litemaas.clear_log()
+    lab.litellm.clear_log()
+    lab.grade(only=["4.keys-used", "4.two-models-called", "4.playground", "4.first-key", "4.multi-model-key"])
+    assert len([*lab.litemaas.request_log, *lab.litellm.request_log]) < first
+
+
+def test_the_grader_never_writes(lab: Lab) -> None:
+    lab.grade()
+    for record in lab.openshift.request_log:
+        assert record.method == "GET" or record.path.endswith(("accessreviews", "rulesreviews")), record.path
+    for record in lab.litemaas.request_log:
+        assert record.method == "GET" or (record.method, record.path, record.auth) == ("POST", "/api/auth/login", "none")
+        assert (record.user_agent or "").startswith("maas-lab/")
+        assert not (record.path == "/api/v1/admin/audit" and record.auth == "jwt")
+    for record in lab.litellm.request_log:
+        assert record.method == "GET" and record.path != "/health"
+        assert (record.user_agent or "").startswith("maas-lab/")
