@@ -16,6 +16,13 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def integration(session: nox.Session) -> None:
+    """The LiteLLM client against the real proxy (litellm[proxy]==1.81.0 from PyPI, mock models, no database)."""
+    session.install("-e", ".[test]", "-c", "tests/integration/litellm-constraints.txt", "litellm[proxy]==1.81.0")
+    session.run("pytest", "tests/integration", *session.posargs)
+
+
+@nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", "maas_lab", "tests", "benchmarks", "noxfile.py")

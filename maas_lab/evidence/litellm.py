@@ -22,10 +22,15 @@ class LiteLLM:
         self._secret_name = secret_name
 
     def _admin_get(self, path: str, params: dict[str, Any] | None = None, *, missing_ok: bool = False) -> Any:
-        if self._master_key is None:
+        if self._master_key is None or not self._master_key.reveal().strip():
             raise CredentialRejected(
-                f"the LiteLLM master key was not found in Secret {self._secret_name}",
+                f"the LiteLLM master key in Secret {self._secret_name} is missing or empty",
                 hint="The Helm chart stores it in the Secret <release>-litellm, key master-key; reinstall or fix the Secret.",
+            )
+        if self._master_key.reveal() != self._master_key.reveal().strip():
+            raise CredentialRejected(
+                f"the LiteLLM master key in Secret {self._secret_name} has white space around it",
+                hint="A Secret made with --from-file keeps the file's trailing newline; recreate it with --from-literal.",
             )
         answer = self._fetch("GET", self.base_url + path, params=params, auth=("Bearer", self._master_key.reveal()))
         if missing_ok and answer.status == 404:

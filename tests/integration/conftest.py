@@ -229,9 +229,7 @@ def litellm_api(fetch: Fetch, litellm_proxy: Proxy) -> LiteLLM:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A failed test shows the end of the proxy's log: LiteLLM explains most of its errors only there."""
     report = yield
     log_path = item.config.stash.get(_LOG_KEY, None)

@@ -81,9 +81,7 @@ def test_model_info_lists_the_config_models(litellm_api: LiteLLM, litellm_proxy:
         info = model["model_info"]
         assert info["db_model"] is False  # from the config file; LiteMaaS-made models say True
         # numbers in model_info (litellm_params carries strings only for DB models)
-        assert (info["input_cost_per_token"], info["output_cost_per_token"]) == pytest.approx(
-            litellm_proxy.costs[model["model_name"]]
-        )
+        assert (info["input_cost_per_token"], info["output_cost_per_token"]) == pytest.approx(litellm_proxy.costs[model["model_name"]])
         assert model["litellm_params"]["mock_response"] == litellm_proxy.models[model["model_name"]]
 
 
@@ -165,20 +163,11 @@ def test_missing_master_key_is_credential_rejected_before_any_request(litellm_pr
         sent.append(url)
         raise AssertionError("no request may be sent without a master key")
 
-    with pytest.raises(CredentialRejected, match=f"not found in Secret {SECRET_NAME}"):
+    with pytest.raises(CredentialRejected, match=f"in Secret {SECRET_NAME} is missing or empty"):
         LiteLLM(recording_fetch, litellm_proxy.base_url, None, secret_name=SECRET_NAME).model_info()
     assert sent == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ServiceUnreachable,
-    reason=(
-        "known bug: LiteLLM._admin_get only rejects a None master key; an empty one or one with surrounding "
-        "whitespace (a Secret made with --from-file keeps the newline) makes an illegal `Authorization` header, "
-        "httpx raises LocalProtocolError and http.request reports ServiceUnreachable, blaming the network"
-    ),
-)
 @pytest.mark.parametrize("shape", ["empty", "trailing newline", "trailing space"])
 def test_unusable_master_key_is_credential_rejected(fetch: Fetch, litellm_proxy: Proxy, shape: str) -> None:
     real = litellm_proxy.master_key.reveal()
