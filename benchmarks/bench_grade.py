@@ -29,7 +29,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=4)
     args = parser.parse_args()
     world = reference_world()
-    with tempfile.TemporaryDirectory() as tmp, FakeOpenShift(domain=DOMAIN) as openshift, FakeLiteMaaS() as litemaas, FakeLiteLLM() as litellm:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FakeOpenShift(domain=DOMAIN) as openshift,
+        FakeLiteMaaS() as litemaas,
+        FakeLiteLLM() as litellm,
+    ):
         add_standard_users(openshift)
         openshift.start()
         kubeconfig = Path(openshift.write_kubeconfig(Path(tmp) / "config", token="tok-user1"))
