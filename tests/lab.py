@@ -7,14 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 
 from maas_lab.engine.model import Report, Status
 from maas_lab.grading import grade
+from maas_lab.report.json_ import load_schema, report_to_dict
 from maas_lab.settings import Settings
 from tests.fakes.kube_api import FakeOpenShift
 from tests.fakes.litellm import FakeLiteLLM
 from tests.fakes.litemaas import FakeLiteMaaS
 from tests.fixtures.world import World
+
+
+SCHEMA = load_schema()
 
 
 class RouteTransport(httpx.BaseTransport):
@@ -69,7 +74,9 @@ class Lab:
         return Settings(**values)
 
     def grade(self, lessons: Iterable[int] = (1, 2, 3, 4, 5), *, only: Iterable[str] | None = None, **overrides: Any) -> Report:
-        return grade(self.settings(**overrides), list(lessons), only=only, transport=RouteTransport(self.routes()))
+        report = grade(self.settings(**overrides), list(lessons), only=only, transport=RouteTransport(self.routes()))
+        jsonschema.validate(report_to_dict(report), SCHEMA)  # every report a test produces honours the contract
+        return report
 
 
 def statuses(report: Report) -> dict[str, Status]:
