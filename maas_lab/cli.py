@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -9,11 +10,12 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from maas_lab import __version__
 from maas_lab.engine.model import Report
 from maas_lab.engine.registry import LESSONS, get_check, load_checks, parse_lessons
-from maas_lab.errors import MaasLabError, ProfileError, UsageError
+from maas_lab.errors import MaasLabError, UsageError
 from maas_lab.report import FORMATS, render
 from maas_lab.settings import DEFAULT_RUN_TIMEOUT, Settings, validate
 
@@ -25,22 +27,54 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
-stderr = Console(stderr=True, highlight=False)
+# soft_wrap: messages name paths and URLs, which must stay on one line (copy-paste, grep in CI logs)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # -- options shared by check, grade and smoke ---------------------------------------------------------------
 
-Kubeconfig = Annotated[Optional[str], typer.Option("--kubeconfig", envvar="KUBECONFIG", help="Kubeconfig file (default ~/.kube/config; in a pod, the service account).", show_default=False)]
+Kubeconfig = Annotated[
+    Optional[str],
+    typer.Option(
+        "--kubeconfig",
+        envvar="KUBECONFIG",
+        help="Kubeconfig file (default ~/.kube/config; in a pod, the service account).",
+        show_default=False,
+    ),
+]
 Context = Annotated[Optional[str], typer.Option("--context", help="Kubeconfig context (default: the current one).")]
-User = Annotated[Optional[str], typer.Option("--user", envvar="MAAS_LAB_USER", help="OpenShift user to grade (default: the user of the credentials).")]
-Domain = Annotated[Optional[str], typer.Option("--cluster-domain", envvar="MAAS_LAB_CLUSTER_DOMAIN", help="Apps domain including 'apps.' (default: discovered).")]
-ProfileOpt = Annotated[str, typer.Option("--profile", envvar="MAAS_LAB_PROFILE", help="Built-in profile name or a profile YAML path.")]
-LiteMaaSUrl = Annotated[Optional[str], typer.Option("--litemaas-url", envvar="MAAS_LAB_LITEMAAS_URL", help="LiteMaaS URL (default: https:// + the frontend Route host).")]
-LiteLLMUrl = Annotated[Optional[str], typer.Option("--litellm-url", envvar="MAAS_LAB_LITELLM_URL", help="LiteLLM URL (default: https:// + the LiteLLM Route host).")]
-CABundle = Annotated[Optional[str], typer.Option("--ca-bundle", envvar="MAAS_LAB_CA_BUNDLE", help="CA bundle to verify LiteMaaS/LiteLLM TLS (default: system store).")]
+User = Annotated[
+    Optional[str],
+    typer.Option("--user", envvar="MAAS_LAB_USER", help="OpenShift user to grade (default: the user of the credentials)."),
+]
+Domain = Annotated[
+    Optional[str],
+    typer.Option("--cluster-domain", envvar="MAAS_LAB_CLUSTER_DOMAIN", help="Apps domain including 'apps.' (default: discovered)."),
+]
+ProfileOpt = Annotated[
+    str, typer.Option("--profile", envvar="MAAS_LAB_PROFILE", help="Built-in profile name or a profile YAML path.")
+]
+LiteMaaSUrl = Annotated[
+    Optional[str],
+    typer.Option(
+        "--litemaas-url", envvar="MAAS_LAB_LITEMAAS_URL", help="LiteMaaS URL (default: https:// + the frontend Route host)."
+    ),
+]
+LiteLLMUrl = Annotated[
+    Optional[str],
+    typer.Option("--litellm-url", envvar="MAAS_LAB_LITELLM_URL", help="LiteLLM URL (default: https:// + the LiteLLM Route host)."),
+]
+CABundle = Annotated[
+    Optional[str],
+    typer.Option(
+        "--ca-bundle", envvar="MAAS_LAB_CA_BUNDLE", help="CA bundle to verify LiteMaaS/LiteLLM TLS (default: system store)."
+    ),
+]
 Insecure = Annotated[bool, typer.Option("--insecure", help="Do not verify TLS of LiteMaaS/LiteLLM (lab clusters only).")]
 Format = Annotated[str, typer.Option("--format", help=f"Report format: {', '.join(FORMATS)}.")]
 Output = Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the report to FILE (default: standard output).")]
-Timeout = Annotated[float, typer.Option("--timeout", help="Bound for the whole run, in seconds; each request has a shorter bound.")]
+Timeout = Annotated[
+    float, typer.Option("--timeout", help="Bound for the whole run, in seconds; each request has a shorter bound.")
+]
 NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (also NO_COLOR).")]
 
 
@@ -54,6 +88,11 @@ def _check_format(format_: str) -> str:
     return format_
 
 
+def _say(message: str, style: str = "") -> None:
+    """One line on stderr; the message is plain text (a path with [brackets] is not markup)."""
+    stderr.print(Text(message, style=style))
+
+
 def _emit(report: Report, format_: str, output: Path | None, no_color: bool) -> None:
     color = output is None and sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
     text = render(report, format_, color=color)
@@ -61,21 +100,44 @@ def _emit(report: Report, format_: str, output: Path | None, no_color: bool) -> 
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    temporary = output.with_name(f".{output.name}.tmp")
+    _write_atomically(output, text)
+    _say(f"report written to {output} (outcome {report.outcome.value}, {report.score:g}/{report.max_score:g})")
+
+
+def _check_output(output: Path | None) -> None:
+    """Refuse an -o path that cannot be written before grading, not after a long run."""
+    if output is None:
+        return
+    if output.is_dir():
+        raise UsageError(f"cannot write {output}: it is a directory")
+    parent = output.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {output}: {parent} is not a writable directory")
+
+
+def _write_atomically(output: Path, text: str) -> None:
+    """A temporary file beside `output`, then a rename: a reader never sees half a report.
+
+    The pid keeps two runs writing the same path apart; the file gets the usual umask permissions.
+    """
+    temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         temporary.write_text(text, "utf-8")
-        temporary.replace(output)
+        os.replace(temporary, output)
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-    stderr.print(f"report written to {output} (outcome {report.outcome.value}, {report.score:g}/{report.max_score:g})")
 
 
 def _fail(error: MaasLabError) -> typer.Exit:
-    stderr.print(f"[red]error:[/red] {error}", markup=True)
+    stderr.print(Text.assemble(("error:", "red"), f" {error}"))
     if error.hint:
-        stderr.print(f"hint: {error.hint}")
-    return typer.Exit(3 if isinstance(error, ProfileError) else 2 if isinstance(error, UsageError) else 3)
+        _say(f"hint: {error.hint}")
+    return typer.Exit(2 if isinstance(error, UsageError) else 3)
 
 
 def _version(value: bool) -> None:
@@ -107,7 +169,10 @@ def check(
     output: Output = None,
     timeout: Timeout = DEFAULT_RUN_TIMEOUT,
     no_color: NoColor = False,
-    api_key_env: Annotated[Optional[str], typer.Option("--api-key-env", help="Name of an environment variable holding your LiteMaaS key, for 4.key-works.")] = None,
+    api_key_env: Annotated[
+        Optional[str],
+        typer.Option("--api-key-env", help="Name of an environment variable holding your LiteMaaS key, for 4.key-works."),
+    ] = None,
 ) -> None:
     """Grade one lesson (or all) and print a scored report.
 
@@ -118,6 +183,7 @@ def check(
     try:
         lessons = parse_lessons(lesson)
         _check_format(format_)
+        _check_output(output)
         settings = _settings(
             kubeconfig=kubeconfig, context=context, user=user, cluster_domain=cluster_domain, profile=profile,
             litemaas_url=litemaas_url, litellm_url=litellm_url, ca_bundle=ca_bundle, insecure=insecure,
@@ -209,7 +275,7 @@ def lesson(
         raise _fail(exc) from None
     if user is None or cluster_domain is None:
         missing = " and ".join(n for n, v in (("--user", user), ("--cluster-domain", cluster_domain)) if v is None)
-        stderr.print(f"warning: placeholders left as they are; pass {missing} (or log in with oc) to fill them")
+        _say(f"warning: placeholders left as they are; pass {missing} (or log in with oc) to fill them", "yellow")
     text = fill(text, user=user, domain=cluster_domain)
     if raw:
         sys.stdout.write(text)
@@ -221,24 +287,31 @@ def _discover_names(
     user: str | None, domain: str | None, kubeconfig: str | None, context: str | None
 ) -> tuple[str | None, str | None]:
     """Fill what the options left unset from the current credentials; quietly give up without a cluster."""
-    from maas_lab.errors import CollectError
     from maas_lab.grading import build_snapshot
     from maas_lab.profile import load_profile
 
     settings = Settings(kubeconfig=kubeconfig, context=context, user=user, cluster_domain=domain, timeout=20)
     try:
         snapshot, failure = build_snapshot(settings, load_profile(None))
-    except (CollectError, UsageError):
+    except Exception:  # discovery is a convenience: whatever fails (even a mangled kubeconfig) leaves the placeholders
         return user, domain
-    if failure is not None:
-        return user, domain
-    return snapshot.user_or_none, snapshot.domain_or_none
+    try:
+        if failure is not None:
+            return user, domain
+        return snapshot.user_or_none, snapshot.domain_or_none
+    finally:
+        snapshot.http.close()
+        if snapshot.kube is not None:
+            snapshot.kube.close()
 
 
 @app.command()
 def quiz(
     number: Annotated[int, typer.Argument(help="Lesson number (quizzes exist for lesson 1).")],
-    answers: Annotated[Optional[Path], typer.Option("--answers", help="YAML/JSON file {question id: choice letter}, for non-interactive use.")] = None,
+    answers: Annotated[
+        Optional[Path],
+        typer.Option("--answers", help="YAML/JSON file {question id: choice letter}, for non-interactive use."),
+    ] = None,
 ) -> None:
     """Answer the lesson's knowledge questions; the explanation follows each answer.
 
@@ -261,7 +334,10 @@ def quiz(
             console.print(f"  {letter}) {text}", markup=False)
         if given is not None:
             return given.get(question.id)
-        return Prompt.ask("Your answer", choices=list(question.choices), console=console)
+        try:
+            return Prompt.ask("Your answer", choices=list(question.choices), console=console)
+        except EOFError:  # stdin closed (a pipe, CI): no one is there to answer
+            raise UsageError("no answer on standard input; to answer from a file, pass --answers FILE") from None
 
     def show(result: Graded) -> None:
         verdict = "[green]✔ correct[/green]" if result.correct else f"[red]✘ not quite[/red] (answer: {result.question.answer})"
@@ -269,7 +345,10 @@ def quiz(
         console.print(result.question.explanation, markup=False)
 
     console.print(f"[bold]Quiz — lesson {the_quiz.lesson}: {the_quiz.title}[/bold]")
-    graded = run_quiz(the_quiz, ask, show)
+    try:
+        graded = run_quiz(the_quiz, ask, show)
+    except MaasLabError as exc:
+        raise _fail(exc) from None
     right = sum(1 for g in graded if g.correct)
     console.print(f"\n[bold]Score: {right}/{len(graded)}[/bold]")
 
@@ -290,6 +369,11 @@ def grade_command(
     insecure: Insecure = False,
     timeout: Timeout = DEFAULT_RUN_TIMEOUT,
     no_color: NoColor = False,
+    # Accepted only to refuse them with a useful message (a gradebook is a folder of every format, users come
+    # from the roster); no envvar, so a MAAS_LAB_USER set for `check` does not break `grade`.
+    output: Annotated[Optional[str], typer.Option("-o", "--output", hidden=True)] = None,
+    format_: Annotated[Optional[str], typer.Option("--format", hidden=True)] = None,
+    user: Annotated[Optional[str], typer.Option("--user", hidden=True)] = None,
 ) -> None:
     """Grade a cohort and write a gradebook (CSV, JSON, one JSON a student, an HTML page).
 
@@ -298,6 +382,12 @@ def grade_command(
     from maas_lab.roster import grade_roster, read_roster
 
     try:
+        if output is not None:
+            raise UsageError("grade writes a gradebook folder, not one report: use --out DIR instead of -o/--output")
+        if format_ is not None:
+            raise UsageError("grade writes every format at once (gradebook.csv, gradebook.json, report.html): drop --format")
+        if user is not None:
+            raise UsageError("grade takes its students from the roster's `user` column: drop --user")
         numbers = parse_lessons(lessons)
         rows = read_roster(roster)
         base = _settings(
@@ -308,12 +398,18 @@ def grade_command(
         raise _fail(exc) from None
     done = [0]
 
-    def progress(user: str, report: Report) -> None:
+    def progress(student: str, report: Report) -> None:
         done[0] += 1
-        stderr.print(f"[{done[0]}/{len(rows)}] {user}: {report.outcome.value} {report.score:g}/{report.max_score:g}")
+        _say(f"[{done[0]}/{len(rows)}] {student}: {report.outcome.value} {report.score:g}/{report.max_score:g}")
 
-    book = grade_roster(base, rows, numbers, out, jobs=jobs, progress=progress)
-    stderr.print(f"gradebook written to {out}/ (gradebook.csv, gradebook.json, report.html, students/)")
+    try:
+        book = grade_roster(base, rows, numbers, out, jobs=jobs, progress=progress)
+    except MaasLabError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        _say(f"interrupted: {out}/ holds the {done[0]} student(s) graded so far")
+        raise typer.Exit(130) from None
+    _say(f"gradebook written to {out}/ (gradebook.csv, gradebook.json, report.html, students/)")
     graded = [r for r in book.reports.values() if r.outcome.value != "could_not_grade"]
     raise typer.Exit(0 if graded else 3)
 
@@ -338,7 +434,10 @@ def smoke(
 
     try:
         _check_format(format_)
-        settings = _settings(kubeconfig=kubeconfig, context=context, user=user, cluster_domain=cluster_domain, profile=profile, timeout=timeout)
+        _check_output(output)
+        settings = _settings(
+            kubeconfig=kubeconfig, context=context, user=user, cluster_domain=cluster_domain, profile=profile, timeout=timeout
+        )
         smoke_checks = [c.id for c in load_checks().values() if c.smoke]
         report = grade(settings, [1], only=smoke_checks)
         _emit(report, format_, output, no_color)
@@ -352,5 +451,5 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        stderr.print("interrupted")
+        _say("interrupted")
         sys.exit(130)

@@ -9,7 +9,7 @@ import httpx
 
 from maas_lab.engine.model import Report
 from maas_lab.engine.runner import run
-from maas_lab.errors import CollectError, ProfileError
+from maas_lab.errors import CollectError, ProfileError, UsageError
 from maas_lab.evidence.http import make_client
 from maas_lab.evidence.kube import KubeClient
 from maas_lab.evidence.snapshot import Snapshot
@@ -76,7 +76,10 @@ def grade(
 
 def could_not_grade(settings: Settings, lessons: list[int], message: str) -> Report:
     """A report with every check `error`, for a student the grader could not even start on."""
-    profile = load_profile("ai501")
+    try:
+        profile = load_profile(settings.profile)
+    except (ProfileError, UsageError):
+        profile = load_profile("ai501")
     snapshot = Snapshot(settings, profile, kube=None, http=make_client())
     try:
         return run(lessons, snapshot, profile, preflight_error=CollectError(message))

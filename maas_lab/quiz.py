@@ -61,9 +61,10 @@ def available() -> list[str]:
 def load_answers(path: Path, quiz: Quiz) -> dict[str, str]:
     """`{question id: choice letter}` from YAML or JSON; anything else is a usage error."""
     try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read answers file {path}: {exc.strerror or exc}") from None
+        text = path.read_text("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise UsageError(f"cannot read answers file {path}: {reason}") from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError):

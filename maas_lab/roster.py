@@ -38,9 +38,11 @@ class RosterRow:
 def read_roster(path: Path) -> list[RosterRow]:
     """CSV with a header (`user` required), or YAML with a list of the same keys."""
     try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read roster {path}: {exc.strerror or exc}") from None
+        text = path.read_text("utf-8-sig")  # -sig: spreadsheets often save CSV with a byte-order mark
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise UsageError(f"cannot read roster {path}: {reason}") from None
+    numbered: list[tuple[int, object]]
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             data = yaml.safe_load(text)
@@ -48,30 +50,40 @@ def read_roster(path: Path) -> list[RosterRow]:
             raise UsageError(f"roster {path} is not valid YAML") from None
         if not isinstance(data, list):
             raise UsageError(f"roster {path} must be a YAML list of rows with a `user` key")
-        raw_rows = data
+        numbered = list(enumerate(data, start=1))
     else:
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames or "user" not in [f.strip() for f in reader.fieldnames]:
             raise UsageError(f"roster {path} needs a header line with a `user` column (user,context,kubeconfig,cluster_domain)")
-        raw_rows = list(reader)
+        numbered = []
+        for cells in reader:
+            if None in cells:  # DictReader files surplus cells under None: a misplaced comma, say so
+                raise UsageError(f"roster {path}, line {reader.line_num}: more cells than the header has columns")
+            numbered.append((reader.line_num, cells))
+    where = "item" if path.suffix.lower() in (".yaml", ".yml") else "line"
     rows: list[RosterRow] = []
     seen: set[str] = set()
-    for number, raw in enumerate(raw_rows, start=2 if path.suffix.lower() not in (".yaml", ".yml") else 1):
+    for number, raw in numbered:
         if not isinstance(raw, dict):
-            raise UsageError(f"roster {path}, row {number}: not a mapping")
-        values = {str(k).strip(): (str(v).strip() if v is not None else "") for k, v in raw.items() if k is not None}
+            raise UsageError(f"roster {path}, {where} {number}: not a mapping")
+        values = {str(k).strip(): (str(v).strip() if v is not None else "") for k, v in raw.items()}
         unknown = sorted(set(values) - set(ROSTER_FIELDS))
         if unknown:
-            raise UsageError(f"roster {path}, row {number}: unknown column(s) {', '.join(unknown)}")
+            raise UsageError(
+                f"roster {path}, {where} {number}: unknown column(s) {', '.join(unknown)} (known: {', '.join(ROSTER_FIELDS)})"
+            )
         user = values.get("user", "")
         if not user:
-            raise UsageError(f"roster {path}, row {number}: empty user")
-        if not set(user) <= SAFE_NAME:
-            raise UsageError(f"roster {path}, row {number}: {user!r} is not a valid user name")
+            raise UsageError(f"roster {path}, {where} {number}: empty user")
+        if not set(user) <= SAFE_NAME or user.startswith("."):
+            raise UsageError(f"roster {path}, {where} {number}: {user!r} is not a valid user name")
         if user in seen:
-            raise UsageError(f"roster {path}, row {number}: {user} appears twice")
+            raise UsageError(f"roster {path}, {where} {number}: {user} appears twice")
         seen.add(user)
-        rows.append(RosterRow(user, values.get("context") or None, values.get("kubeconfig") or None, values.get("cluster_domain") or None))
+        kubeconfig = values.get("kubeconfig") or None
+        if kubeconfig and not Path(kubeconfig).expanduser().is_absolute():
+            kubeconfig = str(path.parent / kubeconfig)  # relative to the roster, like paths in a kubeconfig
+        rows.append(RosterRow(user, values.get("context") or None, kubeconfig, values.get("cluster_domain") or None))
     if not rows:
         raise UsageError(f"roster {path} has no students")
     return rows
@@ -96,13 +108,19 @@ class Gradebook:
         self.lessons = lessons
         self.reports: dict[str, Report] = {}
         self._lock = threading.Lock()
-        (directory / "students").mkdir(parents=True, exist_ok=True)
+        try:
+            (directory / "students").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot write the gradebook to {directory}: {exc.strerror or exc}") from None
 
     def add(self, user: str, report: Report) -> None:
         with self._lock:
             self.reports[user] = report
-            _write(self.directory / "students" / f"{user}.json", json.dumps(report_to_dict(report), indent=2) + "\n")
-            self._rewrite()
+            try:
+                _write(self.directory / "students" / f"{user}.json", _json(report_to_dict(report)))
+                self._rewrite()
+            except OSError as exc:
+                raise UsageError(f"cannot write the gradebook to {self.directory}: {exc.strerror or exc}") from None
 
     def _check_ids(self) -> list[str]:
         return sorted((c.id for c in load_checks().values() if c.lesson in self.lessons), key=_id_key)
@@ -118,13 +136,18 @@ class Gradebook:
             writer.writerow([user, report.outcome.value, f"{report.score:g}", f"{report.max_score:g}", *(cells.get(i, "") for i in ids)])
         _write(self.directory / "gradebook.csv", buffer.getvalue())
         body = {"reports": {u: report_to_dict(self.reports[u]) for u in sorted(self.reports)}}
-        _write(self.directory / "gradebook.json", json.dumps(body, indent=2) + "\n")
+        _write(self.directory / "gradebook.json", _json(body))
         _write(self.directory / "report.html", render_html(self.reports, ids))
 
 
 def _id_key(check_id: str) -> tuple[int, str]:
     lesson, _, rest = check_id.partition(".")
     return int(lesson), rest
+
+
+def _json(value: Any) -> str:
+    # the same encoding as `--format json` (evidence may hold timestamps)
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def _write(path: Path, text: str) -> None:
@@ -151,9 +174,13 @@ def render_html(reports: dict[str, Report], ids: list[str]) -> str:
     students = []
     for user in sorted(reports):
         report = reports[user]
+        by_id = {x.check.id: x for x in report.results}
+        # one cell a column of `ids`, so a report without some check never shifts the others
         marks = "".join(
-            f'<td class="{x.status.value}" title="{html.escape(x.message)}">{x.points:g}</td>'
-            for x in sorted(report.results, key=lambda x: _id_key(x.check.id))
+            f'<td class="{x.status.value}" title="{html.escape(x.message)}">{"" if x.status is Status.ERROR else f"{x.points:g}"}</td>'
+            if (x := by_id.get(check_id))
+            else "<td></td>"
+            for check_id in ids
         )
         students.append(
             f"<tr><td>{html.escape(user)}</td><td class='{report.outcome.value}'>{report.outcome.value}</td>"
@@ -215,8 +242,8 @@ def grade_roster(
             book.add(user, report)
             if progress:
                 progress(user, report)
-    except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)  # what is written stays valid; the rest is not started
+    except BaseException:  # Ctrl-C or an unwritable gradebook: what is written stays valid; the rest is not started
+        pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
     return book

@@ -18,7 +18,6 @@ from tests.fakes.litellm import FakeLiteLLM
 from tests.fakes.litemaas import FakeLiteMaaS
 from tests.fixtures.world import World
 
-
 SCHEMA = load_schema()
 
 

@@ -105,10 +105,11 @@ def run(
 
     reports = []
     shown = set(wanted)
+    lesson_order = {check_id: index for index, check_id in enumerate(checks)}  # the order the lesson teaches them
     for number in sorted({checks[c].lesson for c in shown}):
         results = [
             _result(checks[c], verdicts[c], profile, durations[c], snapshot)
-            for c in sorted(shown, key=_sort_key)
+            for c in sorted(shown, key=lambda c: lesson_order[c])
             if checks[c].lesson == number
         ]
         reports.append(LessonReport(number, LESSONS[number].title, results))

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import urllib3
+import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
@@ -91,6 +92,8 @@ class KubeClient:
             api = k8s_config.new_client_from_config(config_file=kubeconfig, context=context, persist_config=False)
         except k8s_config.ConfigException as exc:
             raise UsageError(f"cannot use kubeconfig {kubeconfig}: {exc}") from None
+        except yaml.YAMLError:
+            raise UsageError(f"kubeconfig {kubeconfig} is not valid YAML") from None
         except (OSError, ValueError, TypeError, KeyError) as exc:  # a malformed file: say so, no traceback
             raise UsageError(f"cannot read kubeconfig {kubeconfig}: {type(exc).__name__}") from None
         return cls(api, timeout=timeout)

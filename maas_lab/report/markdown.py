@@ -12,10 +12,13 @@ def _cell(text: str) -> str:
 
 
 def render_markdown(report: Report) -> str:
+    # a run that could not start may not know the user or domain: say so rather than print `None`
+    who = f"`{report.target.user}`" if report.target.user else "unknown"
+    where = f"`{report.target.cluster_domain}`" if report.target.cluster_domain else "unknown"
     lines = [
         f"# maas-lab: {report.outcome.value} — {report.score:g}/{report.max_score:g}",
         "",
-        f"User `{report.target.user}` · domain `{report.target.cluster_domain}` · profile `{report.target.profile}`",
+        f"User {who} · domain {where} · profile `{report.target.profile}`",
         "",
     ]
     for lesson in report.lessons:
@@ -34,6 +37,6 @@ def render_markdown(report: Report) -> str:
     todo = [r for r in report.results if r.hint]
     if todo:
         lines += ["## What to do next", ""]
-        lines += [f"- **`{r.check.id}`** ({r.status.value}): {_cell(r.hint or '')} — [{r.check.lesson_ref}]({r.check.lesson_ref})" for r in todo]
+        lines += [f"- **`{r.check.id}`** ({r.status.value}): {_cell(r.hint or '')} — `{r.check.lesson_ref}`" for r in todo]
         lines.append("")
     return "\n".join(lines)

@@ -32,7 +32,8 @@ def render_table(report: Report, *, color: bool = False, width: int = 110) -> st
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
     who = report.target.user or "unknown user"
-    console.print(Text(f"maas-lab {report.tool_version} · {who} · {report.target.cluster_domain or 'domain unknown'} · profile {report.target.profile}"))
+    where = report.target.cluster_domain or "domain unknown"
+    console.print(Text(f"maas-lab {report.tool_version} · {who} · {where} · profile {report.target.profile}"))
     for lesson in report.lessons:
         table = Table(title=f"Lesson {lesson.lesson} — {lesson.title}", title_justify="left", expand=False)
         table.add_column("", no_wrap=True)
