@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import yaml
 
-from maas_lab.engine.model import Verdict, failed, passed, pending
+from maas_lab.engine.model import Status, Verdict, failed, passed, pending
 from maas_lab.engine.registry import check
 from maas_lab.evidence.sensitive import Sensitive
 from maas_lab.evidence.snapshot import Snapshot
@@ -29,10 +30,14 @@ PROVIDER_CONFIGMAPS = ("ogx-config", "llama-stack-config")  # the chart renamed 
 BACKEND_CONFIGMAP, BACKEND_CONFIG_KEY = "canopy-config", "canopy-config.yaml"
 LLAMA_STACK_SERVICE = "llama-stack-service"
 LLAMA_STACK_PORT = 8321
+LLAMA_STACK_URL = f"http://{LLAMA_STACK_SERVICE}:{LLAMA_STACK_PORT}"
+LITELLM_PORT = 4000
 ENV_TOKEN = re.compile(r"^\$\{env\.([A-Za-z_][A-Za-z0-9_]*)(?::[=+]?[^}]*)?\}$")
 NOT_CANOPY_AGENTS = ("curl", "Mozilla", "maas-lab/")
 OLD_SCHEMA_FEATURE = {"summarization": "summarize"}
+OLD_SCHEMA_MARKERS = ("summarize", "LLAMA_STACK_URL")
 ARGO_APPS = {"llama stack": ("ogx-test", "llama-stack-test"), "sealed secrets": ("sealed-secrets-test",)}
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ConfigMaps are parsed often
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class Provider:
     url: str
     token: Sensitive | None
     token_source: str  # "literal", "Secret <name>/<key>", or why it is missing
+    token_hint: str | None = None  # what to change when the token cannot be resolved
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,19 @@ class ProviderConfig:
 # -- evidence derivations -------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=64)
+def _parse_yaml(text: str) -> Any:
+    # Every lesson-5 check reads the same two ConfigMaps; parse each text once. Callers never mutate the result.
+    # The loader is a safe one (CSafeLoader or SafeLoader).
+    return yaml.load(text, Loader=_YAML_LOADER)
+
+
 def _load_yaml(configmap: dict[str, Any], key: str) -> dict[str, Any] | str:
     text = (configmap.get("data") or {}).get(key)
     if text is None:
         return f"ConfigMap {configmap['metadata']['name']} has no key {key}"
     try:
-        data = yaml.safe_load(text)
+        data = _parse_yaml(str(text))
     except yaml.YAMLError:
         return f"{configmap['metadata']['name']}/{key} is not valid YAML"
     return data if isinstance(data, dict) else f"{configmap['metadata']['name']}/{key} is not a YAML mapping"
@@ -83,7 +96,8 @@ def accepted_urls(snap: Snapshot) -> list[str]:
         host = f"{install.litellm_route}-{namespace}.{snap.domain_or_none}"
     if host:
         urls.append(f"https://{host}/v1")
-    urls += [f"http://{install.litellm}.{namespace}.svc:4000/v1", f"http://{install.litellm}.{namespace}.svc.cluster.local:4000/v1"]
+    service = f"{install.litellm}.{namespace}"
+    urls += [f"http://{service}.svc:{LITELLM_PORT}/v1", f"http://{service}.svc.cluster.local:{LITELLM_PORT}/v1"]
     return urls
 
 
@@ -107,27 +121,53 @@ def llama_stack_env(snap: Snapshot, namespace: str) -> list[dict[str, Any]]:
     return env
 
 
-def _resolve_token(snap: Snapshot, namespace: str, raw: Any) -> tuple[Sensitive | None, str]:
+def _resolve_token(snap: Snapshot, namespace: str, raw: Any) -> tuple[Sensitive | None, str, str | None]:
+    """The provider's token, where it came from, and (when unusable) what to change."""
+    key_name = snap.profile.keys.canopy.name
     if raw is None or str(raw).strip() == "":
-        return None, "no api_token"
+        return None, "no api_token", None
     text = str(raw).strip()
     found = ENV_TOKEN.match(text)
     if not found:
         snap.redactor.remember(text)
-        return Sensitive(text), "literal"
-    ref = _env_secret_ref(llama_stack_env(snap, namespace), found.group(1))
+        return Sensitive(text), "literal", None
+    variable = found.group(1)
+    ref = _env_secret_ref(llama_stack_env(snap, namespace), variable)
     if ref is None:
-        return None, f"${{env.{found.group(1)}}} but the Llama Stack server has no {found.group(1)} from a Secret"
-    values = snap.secret(namespace, ref[0])
-    value = (values or {}).get(ref[1])
+        return None, f"api_token is ${{env.{variable}}}, but the Llama Stack server has no {variable} from a Secret", (
+            f"Either give the model its own token (your {key_name} key) in the Helm release llama-stack-operator-instance, "
+            f"or enable sealed_secrets there so that the LlamaStackDistribution takes {variable} from the Secret holding it."
+        )
+    name, item = ref
+    values = snap.secret(namespace, name)
+    if values is None:
+        return None, f"{variable} comes from Secret {name} (key {item}), which is not found in {namespace}", (
+            f"Create Secret {name} with key {item} (your {key_name} key) in {namespace}, "
+            "or give the model its own token instead; then restart Llama Stack."
+        )
+    value = values.get(item)
     if value is None:
-        return None, f"Secret {ref[0]}/{ref[1]} not found"
-    return value, f"Secret {ref[0]}/{ref[1]}"
+        others = ", ".join(sorted(values)) or "none"
+        return None, f"{variable} comes from Secret {name}, which has no key {item} (its keys: {others})", (
+            f"Put your {key_name} key under the key {item} of Secret {name} in {namespace}, then restart Llama Stack."
+        )
+    return value, f"Secret {name}/{item}", None
+
+
+def _user_config(lsd: dict[str, Any]) -> str | None:
+    name = ((((lsd.get("spec") or {}).get("server") or {}).get("userConfig")) or {}).get("configMapName")
+    return str(name) if name else None
+
+
+def _lsd_configmaps(snap: Snapshot, namespace: str) -> list[str]:
+    return [n for lsd in snap.objects("llamastackdistributions", namespace) if (n := _user_config(lsd))]
 
 
 def provider_config(snap: Snapshot, namespace: str) -> ProviderConfig | str:
     """The Llama Stack run config's `remote::vllm` providers, and the one that points at the student's LiteLLM."""
-    configmap = next((c for n in PROVIDER_CONFIGMAPS if (c := snap.find("configmaps", namespace, n))), None)
+    # The ConfigMap the LlamaStackDistribution names is the one Llama Stack runs; a leftover of the other name is not.
+    names = list(dict.fromkeys([*_lsd_configmaps(snap, namespace), *PROVIDER_CONFIGMAPS]))
+    configmap = next((c for n in names if (c := snap.find("configmaps", namespace, n))), None)
     if configmap is None:
         return f"no Llama Stack config (ConfigMap {' or '.join(PROVIDER_CONFIGMAPS)}) in {namespace}"
     config = _load_yaml(configmap, "config.yaml")
@@ -139,18 +179,50 @@ def provider_config(snap: Snapshot, namespace: str) -> ProviderConfig | str:
             continue
         settings = item.get("config") or {}
         url = str(settings.get("base_url") or settings.get("url") or "")
-        token, source = _resolve_token(snap, namespace, settings.get("api_token"))
-        providers.append(Provider(str(item.get("provider_id") or ""), url, token, source))
+        token, source, hint = _resolve_token(snap, namespace, settings.get("api_token"))
+        providers.append(Provider(str(item.get("provider_id") or ""), url, token, source, hint))
     accepted = accepted_urls(snap)
     wanted = {normalise_url(u) for u in accepted}
-    match = next((p for p in providers if normalise_url(p.url) in wanted), None)
+    matches = [p for p in providers if normalise_url(p.url) in wanted]
+    # Several providers may point at LiteLLM (e.g. one left without a token); the one that carries a token counts.
+    match = next((p for p in matches if p.token is not None), matches[0] if matches else None)
     return ProviderConfig(configmap, providers, match, accepted)
 
 
-def url_mistake(url: str, accepted: list[str]) -> str | None:
+def _host(url: str) -> str:
+    rest = url.strip().partition("://")[2] or url.strip()
+    return rest.split("/", 1)[0].lower()
+
+
+def _other_namespace(host: str, accepted: list[str], maas_namespace: str | None) -> str | None:
+    """The namespace of another student's LiteLLM when `host` names one (Route or Service form)."""
+    if not maas_namespace:
+        return None
+    labels = host.partition(":")[0].split(".")
+    if labels[0] == maas_namespace or labels[0].endswith(f"-{maas_namespace}") or labels[1:2] == [maas_namespace]:
+        return None  # the student's own namespace
+    if len(labels) >= 3 and labels[2] == "svc" and labels[1].endswith("-maas"):
+        return labels[1]
+    for url in accepted:
+        ours = _host(url).partition(".")[0]
+        route = ours.removesuffix(f"-{maas_namespace}")
+        if url.startswith("https://") and route != ours and labels[0].startswith(f"{route}-") and labels[0].endswith("-maas"):
+            return labels[0][len(route) + 1 :]
+    return None
+
+
+def url_mistake(url: str, accepted: list[str], *, maas_namespace: str | None = None) -> str | None:
     """A hint for the classic hand-typed URL mistakes."""
-    if ".apps." in url and url.count("apps.") > 1:
+    host = _host(url)
+    route_hosts = [_host(u) for u in accepted if u.startswith("https://")]
+    if ".apps.apps." in host or any(host == h.replace("apps.", "apps.apps.", 1) for h in route_hosts if "apps." in h):
         return "the URL has `apps.` twice: <CLUSTER_DOMAIN> already starts with apps."
+    other = _other_namespace(host, accepted, maas_namespace)
+    if other:
+        return f"the URL points at the LiteLLM of {other}, not at yours in {maas_namespace}"
+    hostname, _, port = host.partition(":")
+    if hostname.endswith((".svc", ".svc.cluster.local")) and port != str(LITELLM_PORT):
+        return f"the in-cluster Service URL needs LiteLLM's port :{LITELLM_PORT}"
     if url and not normalise_url(url).endswith("/v1"):
         return "the URL must end with /v1"
     if url.startswith("http://") and ".svc" not in url:
@@ -163,11 +235,52 @@ def matched_key(snap: Snapshot, token: Sensitive) -> dict[str, Any] | None:
     return next((k for k in litellm_keys(snap) if str(k.get("token")) == digest), None)
 
 
-def _litemaas_twin(snap: Snapshot, litellm_key: dict[str, Any]) -> dict[str, Any] | None:
+def _litemaas_twin(snap: Snapshot, litellm_key: dict[str, Any], token: Sensitive) -> dict[str, Any] | None:
+    """The LiteMaaS row of a LiteLLM key. LiteMaaS lists no hash, so among the keys of that name (a revoked key and
+    its re-created successor share it) prefer the one whose 7-character `keyPrefix` starts the token, then the
+    same models, then the nearest creation time."""
     alias = str(litellm_key.get("key_alias") or "")
     models = set(litellm_key.get("models") or [])
+    created = parse_time(litellm_key.get("created_at"))
+    prefix = token.reveal()[:7]
+
+    def rank(key: dict[str, Any]) -> tuple[bool, bool, float]:
+        when = parse_time(key.get("createdAt"))
+        distance = abs((when - created).total_seconds()) if when and created else float("inf")
+        return key.get("keyPrefix") != prefix, set(key.get("models") or []) != models, distance
+
     candidates = [k for k in litemaas_keys(snap) if _is_alias_of(alias, str(k.get("name") or ""))]
-    return next((k for k in candidates if set(k.get("models") or []) == models), candidates[0] if candidates else None)
+    return min(candidates, key=rank) if candidates else None
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """Whose key a token is: the LiteLLM key (None: not the student's), its LiteMaaS row, and what is wrong
+    (a predicate: "is none of your keys …", to follow the token's fingerprint; never the token itself)."""
+
+    litellm: dict[str, Any] | None
+    litemaas: dict[str, Any] | None
+    problem: str | None
+
+    @property
+    def name(self) -> str:
+        return str((self.litemaas or {}).get("name") or (self.litellm or {}).get("key_alias") or "")
+
+
+def key_state(snap: Snapshot, token: Sensitive) -> KeyState:
+    """The token compared by SHA-256 with the student's keys: active in LiteMaaS, neither blocked nor expired in LiteLLM."""
+    key = matched_key(snap, token)
+    if key is None:
+        return KeyState(None, None, "is none of your keys (another student's, deleted, or mistyped)")
+    twin = _litemaas_twin(snap, key, token)
+    name = str((twin or {}).get("name") or key.get("key_alias") or "")
+    if twin is not None and not twin.get("isActive", False):
+        return KeyState(key, twin, f"is your key {name}, but it is revoked in LiteMaaS")
+    if key.get("blocked"):
+        return KeyState(key, twin, f"is your key {name}, but LiteLLM has it blocked")
+    if not is_live(key, snap):
+        return KeyState(key, twin, f"is your key {name}, but it expired on {key.get('expires')}")
+    return KeyState(key, twin, None)
 
 
 def _provider(snap: Snapshot) -> ProviderConfig:
@@ -216,19 +329,26 @@ def llamastack_provider(snap: Snapshot) -> Verdict:
     urls = {p.provider_id: p.url for p in found.providers}
     if found.match is None:
         near = next((p for p in found.providers if "litellm" in p.url or "litemaas" in p.url), None)
-        mistake = url_mistake(near.url, found.accepted) if near else None
+        mistake = url_mistake(near.url, found.accepted, maas_namespace=snap.ns("maas")) if near else None
         detail = f" ({near.provider_id} points at {near.url})" if near else ""
+        fix = f"set the model's url to {found.accepted[0]} in the Helm release llama-stack-operator-instance"
+        if near is None:
+            fix = (
+                f"Upgrade the Helm release llama-stack-operator-instance: add a model named {snap.profile.canopy.model} with url "
+                f"{found.accepted[0]} and your {snap.profile.keys.canopy.name} key as token"
+            )
         return failed(
             f"no remote::vllm provider points at your LiteLLM{detail}; expected {found.accepted[0]}",
-            hint=f"{mistake}; set the model's url to {found.accepted[0]}" if mistake else None,
+            hint=f"{mistake[0].upper()}{mistake[1:]}; {fix}." if mistake else f"{fix[0].upper()}{fix[1:]}.",
             providers=urls,
         )
     match = found.match
     evidence = {"configmap": found.configmap["metadata"]["name"], "provider_id": match.provider_id, "url": match.url}
     if match.token is None:
-        return failed(f"provider {match.provider_id} has no usable token: {match.token_source}", **evidence)
+        return failed(f"provider {match.provider_id} has no usable token: {match.token_source}", hint=match.token_hint, **evidence)
     return passed(
-        f"provider {match.provider_id} → {match.url}, token from {match.token_source} ({match.token.fingerprint})",
+        f"provider {match.provider_id} in ConfigMap {evidence['configmap']} → {match.url}, "
+        f"token from {match.token_source} ({match.token.fingerprint})",
         token=match.token.fingerprint,
         **evidence,
     )
@@ -248,19 +368,12 @@ def token_is_student_key(snap: Snapshot) -> Verdict:
     """
     provider = _provider(snap).match
     assert provider is not None and provider.token is not None
-    token = provider.token
-    key = matched_key(snap, token)
-    evidence = {"token": token.fingerprint}
-    if key is None:
-        return failed(f"the token {token.fingerprint} is none of your keys (another student's, deleted, or mistyped)", **evidence)
-    alias = str(key.get("key_alias") or "")
-    if not is_live(key, snap):
-        return failed(f"the token is your key {alias}, but LiteLLM has it blocked or expired", **evidence)
-    twin = _litemaas_twin(snap, key)
-    if twin is not None and not twin.get("isActive", False):
-        return failed(f"the token is your key {twin.get('name')}, but it is revoked in LiteMaaS", **evidence)
-    name = twin.get("name") if twin else alias
-    return passed(f"the token is your active key {name}", key_alias=alias, **evidence)
+    state = key_state(snap, provider.token)
+    evidence = {"token": provider.token.fingerprint}
+    if state.problem:
+        return failed(f"the token {provider.token.fingerprint} {state.problem}", **evidence)
+    alias = str((state.litellm or {}).get("key_alias") or "")
+    return passed(f"the token is your active key {state.name}", key_alias=alias, **evidence)
 
 
 def _backend_config(snap: Snapshot) -> dict[str, Any] | str:
@@ -278,10 +391,18 @@ def _is_llama_stack(url: str, namespace: str, *, with_v1: bool) -> bool:
     return normalise_url(url) in wanted
 
 
+def _is_current_schema(config: dict[str, Any]) -> bool:
+    """The current backend reads `summarization` + per-feature endpoints; the pre-MLflow one `summarize` + LLAMA_STACK_URL."""
+    return "summarization" in config or not any(marker in config for marker in OLD_SCHEMA_MARKERS)
+
+
 @check(
     "5.backend-model",
     lesson_ref="step-3-switch-the-canopy-backend-model",
-    hint="Upgrade the canopy-backend release: every enabled feature's model must be vllm-<provider>/Llama-3.2-3B-Instruct-FP8 and its endpoint http://llama-stack-service:8321/v1.",
+    hint=(
+        "Upgrade the canopy-backend release: every enabled feature's model must be vllm-<provider>/Llama-3.2-3B-Instruct-FP8 "
+        "and its endpoint http://llama-stack-service:8321/v1."
+    ),
     evidence="K8s ConfigMap canopy-config",
     needs=("5.llamastack-provider",),
 )
@@ -296,52 +417,85 @@ def backend_model(snap: Snapshot) -> Verdict:
     if isinstance(config, str):
         return failed(config)
     namespace = snap.ns("canopy")
-    expected = f"{provider.provider_id}/{snap.profile.canopy.model}"
-    current = "summarization" in config or "LLAMA_STACK_URL" not in config
-    problems: list[str] = []
+    model = snap.profile.canopy.model
+    expected = f"{provider.provider_id}/{model}"
+    current = _is_current_schema(config)
+    schema = "current" if current else "older"
+    # (field, value it has, why it is wrong) -> the features that share that mistake, so each is said once
+    found: dict[tuple[str, str, str], list[str]] = {}
     enabled: list[str] = []
+    wrong_model: list[str] = []
+    wrong_endpoint: list[str] = []
     for feature in snap.profile.canopy.features:
         key = feature if current else OLD_SCHEMA_FEATURE.get(feature, feature)
         section = config.get(key)
         if not isinstance(section, dict) or not section.get("enabled", False):
             continue
         enabled.append(key)
-        model = str(section.get("model") or "")
-        if model != expected:
-            if model == snap.profile.canopy.model or "/" not in model:
-                problems.append(f"{key}.model is {model or '(none)'}: Llama Stack names it {expected}")
+        used = str(section.get("model") or "")
+        if used != expected:
+            wrong_model.append(key)
+            if used == model or "/" not in used:
+                why = f"Llama Stack names it {expected}"
+            elif used.endswith(f"/{model}"):
+                why = f"{used.split('/')[0]} is not the provider that points at LiteMaaS ({expected})"
             else:
-                problems.append(f"{key}.model is {model}, expected {expected}")
-        if current and not _is_llama_stack(str(section.get("endpoint") or ""), namespace, with_v1=True):
-            problems.append(f"{key}.endpoint is {section.get('endpoint') or '(none)'}, not Llama Stack (http://{LLAMA_STACK_SERVICE}:{LLAMA_STACK_PORT}/v1)")
-    if not current and not _is_llama_stack(str(config.get("LLAMA_STACK_URL") or ""), namespace, with_v1=False) and not _is_llama_stack(
-        str(config.get("LLAMA_STACK_URL") or ""), namespace, with_v1=True
-    ):
-        problems.append(f"LLAMA_STACK_URL is {config.get('LLAMA_STACK_URL')}, not Llama Stack")
-    schema = "current" if current else "older"
+                why = f"expected {expected}"
+            found.setdefault(("model", used, why), []).append(key)
+        endpoint = str(section.get("endpoint") or "")
+        if current and not _is_llama_stack(endpoint, namespace, with_v1=True):
+            wrong_endpoint.append(key)
+            found.setdefault(("endpoint", endpoint, f"not Llama Stack ({LLAMA_STACK_URL}/v1)"), []).append(key)
+    problems = [
+        f"{', '.join(f'{k}.{field}' for k in keys)} {'is' if len(keys) == 1 else 'are'} {value or '(none)'}: {why}"
+        for (field, value, why), keys in found.items()
+    ]
+    stack_url = str(config.get("LLAMA_STACK_URL") or "")
+    stack_url_wrong = not current and not any(_is_llama_stack(stack_url, namespace, with_v1=v1) for v1 in (False, True))
+    if stack_url_wrong:
+        problems.append(f"LLAMA_STACK_URL is {stack_url or 'not set'}: not Llama Stack ({LLAMA_STACK_URL})")
     if not enabled:
-        return failed(f"no feature among {', '.join(snap.profile.canopy.features)} is enabled ({schema} schema)")
+        return failed(f"no feature among {', '.join(snap.profile.canopy.features)} is enabled ({schema} schema)", schema=schema)
     if problems:
-        return failed("; ".join(problems), schema=schema, features=enabled)
+        hint = _backend_hint(wrong_model, wrong_endpoint, stack_url_wrong, expected)
+        return failed("; ".join(problems), hint=hint, schema=schema, features=enabled)
     return passed(f"{', '.join(enabled)} use {expected} through Llama Stack ({schema} schema)", schema=schema, model=expected)
 
 
-def _started_after(snap: Snapshot, deployment: str, configmap: dict[str, Any]) -> Verdict:
+def _backend_hint(wrong_model: list[str], wrong_endpoint: list[str], stack_url_wrong: bool, expected: str) -> str:
+    """What to change in the canopy-backend values, feature by feature."""
+    changes = []
+    if wrong_model:
+        fields = ", ".join(f"{k}.model" for k in wrong_model)
+        changes.append(f"set {fields} to {expected} (Llama Stack names each model vllm-<provider>/<model>)")
+    if wrong_endpoint:
+        fields = ", ".join(f"{k}.endpoint" for k in wrong_endpoint)
+        changes.append(f"set {fields} to {LLAMA_STACK_URL}/v1: the backend holds no key, only Llama Stack can reach LiteMaaS")
+    if stack_url_wrong:
+        changes.append(f"set LLAMA_STACK_URL to {LLAMA_STACK_URL}")
+    return "Upgrade the canopy-backend release: " + "; ".join(changes) + "."
+
+
+def _llama_stack_deployment(snap: Snapshot, configmap: str) -> str:
+    """The operator names the Deployment after the LlamaStackDistribution that uses this config (normally llama-stack)."""
+    for lsd in snap.objects("llamastackdistributions", snap.ns("canopy")):
+        if _user_config(lsd) == configmap:
+            return str(lsd["metadata"]["name"])
+    return "llama-stack"
+
+
+def _stale_pods(snap: Snapshot, deployment: str, configmap: dict[str, Any]) -> list[str]:
+    """Pods of `deployment` that started before `configmap`'s last write: they still run the old configuration."""
     namespace = snap.ns("canopy")
-    state = rollout(snap, "Deployment", namespace, deployment, what=deployment)
-    if not state.passed:
-        return state
     written = last_write(configmap)
     workload = snap.find("deployments", namespace, deployment) or {}
     pods = [p for p in pods_of(snap, workload, namespace) if not (p.get("metadata") or {}).get("deletionTimestamp")]
-    starts = [parse_time((p.get("status") or {}).get("startTime") or p["metadata"].get("creationTimestamp")) for p in pods]
-    stale = [p["metadata"]["name"] for p, s in zip(pods, starts) if written and s and s < written]
-    if stale:
-        return failed(
-            f"{deployment} pods started before {configmap['metadata']['name']} was last changed: {', '.join(stale)}",
-            hint=f"Restart it: oc rollout restart deployment/{deployment} -n {namespace}",
-        )
-    return passed(f"{deployment} runs the current configuration")
+    stale = []
+    for pod in pods:
+        started = parse_time((pod.get("status") or {}).get("startTime") or pod["metadata"].get("creationTimestamp"))
+        if written and started and started < written:
+            stale.append(pod["metadata"]["name"])
+    return stale
 
 
 @check(
@@ -359,11 +513,20 @@ def rolled_out(snap: Snapshot) -> Verdict:
     namespace = snap.ns("canopy")
     provider = _provider(snap)
     backend_cm = snap.find("configmaps", namespace, BACKEND_CONFIGMAP) or {"metadata": {"name": BACKEND_CONFIGMAP}}
-    verdicts = [_started_after(snap, "llama-stack", provider.configmap), _started_after(snap, "canopy-backend", backend_cm)]
-    for verdict in verdicts:
-        if not verdict.passed:
-            return verdict
-    return passed("llama-stack and canopy-backend run the current configuration")
+    targets = [(_llama_stack_deployment(snap, provider.configmap["metadata"]["name"]), provider.configmap), ("canopy-backend", backend_cm)]
+    states = [rollout(snap, "Deployment", namespace, name, what=name) for name, _cm in targets]
+    # A broken workload outranks one still converging: pending only when nothing has failed.
+    for wanted in (Status.FAIL, Status.ERROR, Status.PENDING):
+        blocking = next((v for v in states if v.status is wanted), None)
+        if blocking is not None:
+            return blocking
+    stale = {name: (cm["metadata"]["name"], pods) for name, cm in targets if (pods := _stale_pods(snap, name, cm))}
+    if stale:
+        detail = "; ".join(f"{name} pods started before {cm} was last changed: {', '.join(pods)}" for name, (cm, pods) in stale.items())
+        deployments = " ".join(f"deployment/{name}" for name in stale)
+        hint = f"Restart to load the new configuration: oc rollout restart {deployments} -n {namespace}"
+        return failed(detail, hint=hint, stale=list(stale))
+    return passed(f"{' and '.join(name for name, _cm in targets)} run the current configuration")
 
 
 @check(
@@ -378,32 +541,44 @@ def traffic_through_maas(snap: Snapshot) -> Verdict:
 
     Spend on the Canopy key, from Canopy itself (not curl or a browser), proves the integration end to end.
     """
-    provider = _provider(snap).match
-    assert provider is not None and provider.token is not None
-    key = matched_key(snap, provider.token)
+    provider = _provider(snap)
+    assert provider.match is not None and provider.match.token is not None
+    key = matched_key(snap, provider.match.token)
     token = str((key or {}).get("token") or "")
-    since = last_write(_provider(snap).configmap)
+    since = last_write(provider.configmap)
     model = snap.profile.canopy.model
-    rows = []
-    for row in successful_rows(snap, tokens={token}):
+    all_rows = successful_rows(snap, tokens={token})
+    canopy_rows: list[dict[str, Any]] = []
+    other_clients: list[dict[str, Any]] = []
+    for row in all_rows:
         tags = " ".join(str(t) for t in row.get("request_tags") or [])
         started = parse_time(row.get("startTime"))
-        if row.get("model_group") != model or any(agent in tags for agent in NOT_CANOPY_AGENTS):
+        if row.get("model_group") != model or (since and started and started < since):
             continue
-        if since and started and started < since:
-            continue
-        rows.append(row)
-    if rows:
-        return passed(f"{len(rows)} successful request(s) from Canopy on {model}", requests=len(rows))
-    if recently_created(snap, key):
-        return pending("no Canopy traffic recorded yet (the key is less than 2 minutes old)", SPEND_HINT)
-    return failed(f"no successful request from Canopy on {model} since the Llama Stack config changed")
+        (other_clients if any(agent in tags for agent in NOT_CANOPY_AGENTS) else canopy_rows).append(row)
+    if canopy_rows:
+        return passed(f"{len(canopy_rows)} successful request(s) from Canopy on {model}", requests=len(canopy_rows))
+    if not all_rows and recently_created(snap, key):
+        return pending("no traffic recorded yet on the Canopy key (it is less than 2 minutes old)", SPEND_HINT)
+    changed = f" ({since.astimezone(UTC):%Y-%m-%d %H:%M} UTC)" if since else ""
+    message = f"no successful request from Canopy on {model} since the Llama Stack config changed{changed}"
+    if other_clients:
+        message += f"; the {len(other_clients)} since then came from curl or a browser, which do not go through Canopy"
+    return failed(message, other_clients=len(other_clients))
+
+
+def _values_file(app: str) -> str:
+    """The GitOps values file an Argo CD app of the test appset renders (`<folder>-test` ← canopy/test/<folder>/config.yaml)."""
+    return f"canopy/test/{app.removesuffix('-test')}/config.yaml"
 
 
 @check(
     "5.gitops-test",
     lesson_ref="step-5-take-it-to-test-with-gitops",
-    hint="Seal the Secret llama-fp8-maas-token (key api_token) for <USER_NAME>-test, commit the sealed-secrets and ogx configs, and let Argo CD sync.",
+    hint=(
+        "Seal the Secret llama-fp8-maas-token (key api_token) for <USER_NAME>-test, commit the sealed-secrets and ogx configs, "
+        "and let Argo CD sync."
+    ),
     evidence="K8s Secret + LlamaStackDistribution in {user}-test; Argo CD Applications in {user}-toolings",
     needs=("2.admin-login",),
     required=False,
@@ -415,28 +590,52 @@ def gitops_test(snap: Snapshot) -> Verdict:
     """
     gitops = snap.profile.gitops
     test_ns, toolings_ns = snap.ns("test"), snap.ns("toolings")
-    for app_names in ARGO_APPS.values():
+    names: dict[str, str] = {}  # role -> the app's name (the Llama Stack app was renamed ogx-test)
+    for role, app_names in ARGO_APPS.items():
         app = next((a for n in app_names if (a := snap.find("applications", toolings_ns, n))), None)
         if app is None:
             return failed(f"no Argo CD Application {' or '.join(app_names)} in {toolings_ns}")
+        name = names[role] = str(app["metadata"]["name"])
         status = app.get("status") or {}
         sync = (status.get("sync") or {}).get("status")
         health = (status.get("health") or {}).get("status")
-        message = str(((status.get("operationState") or {}).get("message")) or "")
+        if sync == "Synced" and health == "Healthy":
+            continue  # a healthy app may still carry an old error in its history
+        operation = status.get("operationState") or {}
+        # The last sync's message explains nothing once it succeeded ("successfully synced"); failing or retrying, it does.
+        message = str(operation.get("message") or "") if operation.get("phase") != "Succeeded" else ""
         conditions = " ".join(str(c.get("message") or "") for c in status.get("conditions") or [])
-        if re.search(r"\beval\b", message + " " + conditions):
-            return failed(f"{app['metadata']['name']} cannot sync: {message or conditions}"[:300], hint="Remove `eval:` from the values (canopy/test/ogx/config.yaml): the chart no longer accepts it.")
-        if sync != "Synced" or health != "Healthy":
-            return failed(f"Argo CD app {app['metadata']['name']} is {sync or 'unknown'}/{health or 'unknown'}, not Synced/Healthy")
+        why = message or conditions
+        if re.search(r"\beval\b", f"{message} {conditions}"):
+            return failed(
+                f"{name} cannot sync: {why}"[:300],
+                hint=f"Remove `eval:` from the values ({_values_file(name)}): the chart no longer accepts it; commit, and let Argo CD "
+                "sync.",
+            )
+        detail = f": {why}"[:200] if why else ""
+        if health == "Progressing" or operation.get("phase") == "Running":  # converging: retry, not wrong
+            return pending(f"Argo CD app {name} is still syncing ({sync or 'unknown'}/{health or 'unknown'})")
+        return failed(
+            f"Argo CD app {name} is {sync or 'unknown'}/{health or 'unknown'}, not Synced/Healthy{detail}",
+            hint=f"Open {name} in the Argo CD of {toolings_ns} to see what fails, fix {_values_file(name)} in Git, and let it sync.",
+        )
     values = snap.secret(test_ns, gitops.secret)
     token = (values or {}).get(gitops.key)
     if token is None:
         return failed(f"Secret {gitops.secret} (key {gitops.key}) not found in {test_ns}")
-    key = matched_key(snap, token)
-    if key is None or not is_live(key, snap):
-        return failed(f"Secret {gitops.secret} holds {token.fingerprint}, which is none of your active keys")
+    state = key_state(snap, token)
+    if state.problem:
+        return failed(
+            f"Secret {gitops.secret} holds {token.fingerprint}, which {state.problem}",
+            hint=f"Seal your own active {snap.profile.keys.canopy.name} key as {gitops.secret} (key {gitops.key}) for {test_ns}, "
+            "commit it, and let Argo CD sync.",
+        )
     ref = _env_secret_ref(llama_stack_env(snap, test_ns), "API_TOKEN")
     if ref != (gitops.secret, gitops.key):
-        return failed(f"the Llama Stack in {test_ns} does not take API_TOKEN from {gitops.secret}/{gitops.key}")
+        source = f"from {ref[0]}/{ref[1]}" if ref else "from no Secret"
+        return failed(
+            f"the Llama Stack in {test_ns} takes API_TOKEN {source}, not from {gitops.secret}/{gitops.key}",
+            hint=f"Add sealed_secrets: {{enabled: true, secretName: {gitops.secret}}} to {_values_file(names['llama stack'])}, "
+            "commit, and let Argo CD sync.",
+        )
     return passed(f"test environment wired through GitOps with your key {token.fingerprint}", token=token.fingerprint)
-
