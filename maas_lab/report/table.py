@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from maas_lab.engine.model import Outcome, Report, Status
+from maas_lab.engine.model import CheckResult, Outcome, Report, Status
 
 SYMBOLS = {
     Status.PASS: ("✔", "green"),
@@ -58,12 +58,18 @@ def render_table(report: Report, *, color: bool = False, width: int = 110) -> st
     todo = [r for r in report.results if r.hint]
     if todo:
         console.print(Text("\nWhat to do next:", style="bold"))
+        # One line per distinct hint: a preflight failure would otherwise repeat the same advice for every check.
+        groups: dict[tuple[Status, str], list[CheckResult]] = {}
         for result in todo:
-            symbol, style = SYMBOLS[result.status]
+            groups.setdefault((result.status, result.hint or ""), []).append(result)
+        for (status, hint), results in groups.items():
+            symbol, style = SYMBOLS[status]
             line = Text(f" {symbol} ", style=style)
-            line.append(f"{result.check.id}: {result.hint}")
+            line.append(f"{', '.join(r.check.id for r in results)}: {hint}")
             console.print(line)
-            console.print(Text(f"     see {result.check.lesson_ref} · maas-lab explain {result.check.id}", style="dim"))
+            if len(results) == 1:
+                only = results[0]
+                console.print(Text(f"     see {only.check.lesson_ref} · maas-lab explain {only.check.id}", style="dim"))
     for note in report.notes:
         console.print(Text(f"note: {note}", style="dim"))
     return buffer.getvalue()
