@@ -63,7 +63,6 @@ class KubeClient:
     def __init__(self, api_client: k8s_client.ApiClient, *, timeout: float = DEFAULT_REQUEST_TIMEOUT) -> None:
         self._api = api_client
         self.timeout = timeout
-        self.requests_made = 0
         configuration = api_client.configuration
         configuration.retries = 0  # urllib3 would silently retry GETs on read timeouts
         self.server = str(configuration.host)
@@ -136,7 +135,6 @@ class KubeClient:
             headers["Authorization"] = str(auth["value"])
         if body is not None:
             headers["Content-Type"] = "application/json"
-        self.requests_made += 1
         try:
             response = self._api.rest_client.request(
                 method=method,

@@ -56,7 +56,6 @@ class Snapshot:
         self.now = now or datetime.now(UTC)
         self.redactor = Redactor()
         self.notes: list[str] = []
-        self.requests: list[tuple[str, str]] = []  # (method, url) of every HTTP request made, for call budgets
         self._memo: dict[Any, tuple[bool, Any]] = {}
         self._user = settings.user
         self._domain = settings.cluster_domain
@@ -410,7 +409,6 @@ class Snapshot:
 
         def send() -> HttpAnswer:
             headers = {"Authorization": f"{auth[0]} {auth[1]}"} if auth else None
-            self.requests.append((method, url))
             return request(self.http, method, url, params=params, headers=headers, json_body=json_body)
 
         return self._once(key, send)

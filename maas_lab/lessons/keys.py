@@ -22,7 +22,7 @@ def alias_prefix(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", name) + "_"
 
 
-def _is_alias_of(alias: str, name: str) -> bool:
+def is_alias_of(alias: str, name: str) -> bool:
     prefix = alias_prefix(name)
     return alias.startswith(prefix) and re.fullmatch(r"[0-9a-f]{8}", alias[len(prefix) :]) is not None
 
@@ -78,7 +78,7 @@ def find_keys(snap: Snapshot, spec: KeySpec) -> tuple[list[KeyMatch], list[str]]
             (
                 t
                 for t in twins
-                if _is_alias_of(str(t.get("key_alias") or ""), spec.name) and set(t.get("models") or []) == models
+                if is_alias_of(str(t.get("key_alias") or ""), spec.name) and set(t.get("models") or []) == models
             ),
             None,
         )

@@ -17,7 +17,7 @@ from maas_lab.evidence.snapshot import Snapshot
 from maas_lab.lessons.common import normalise_url, parse_time, pods_of, rollout
 from maas_lab.lessons.keys import (
     SPEND_HINT,
-    _is_alias_of,
+    is_alias_of,
     is_live,
     litellm_keys,
     litemaas_keys,
@@ -249,7 +249,7 @@ def _litemaas_twin(snap: Snapshot, litellm_key: dict[str, Any], token: Sensitive
         distance = abs((when - created).total_seconds()) if when and created else float("inf")
         return key.get("keyPrefix") != prefix, set(key.get("models") or []) != models, distance
 
-    candidates = [k for k in litemaas_keys(snap) if _is_alias_of(alias, str(k.get("name") or ""))]
+    candidates = [k for k in litemaas_keys(snap) if is_alias_of(alias, str(k.get("name") or ""))]
     return min(candidates, key=rank) if candidates else None
 
 
