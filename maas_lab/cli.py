@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from maas_lab import __version__
 from maas_lab.engine.model import Report
 from maas_lab.engine.registry import LESSONS, get_check, load_checks, parse_lessons
 from maas_lab.errors import MaasLabError, UsageError
+from maas_lab.files import write_atomically
 from maas_lab.report import FORMATS, render
 from maas_lab.settings import DEFAULT_RUN_TIMEOUT, Settings, validate
 
@@ -118,18 +118,9 @@ def _check_output(output: Path | None) -> None:
 
 
 def _write_atomically(output: Path, text: str) -> None:
-    """A temporary file beside `output`, then a rename: a reader never sees half a report.
-
-    The pid keeps two runs writing the same path apart; the file gets the usual umask permissions.
-    """
-    temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(text, "utf-8")
-        os.replace(temporary, output)
+        write_atomically(output, text)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
@@ -300,9 +291,7 @@ def _discover_names(
             return user, domain
         return snapshot.user_or_none, snapshot.domain_or_none
     finally:
-        snapshot.http.close()
-        if snapshot.kube is not None:
-            snapshot.kube.close()
+        snapshot.close()
 
 
 @app.command()

@@ -69,9 +69,7 @@ def grade(
             deadline=deadline,
         )
     finally:
-        snapshot.http.close()
-        if snapshot.kube is not None:
-            snapshot.kube.close()
+        snapshot.close()
 
 
 def could_not_grade(settings: Settings, lessons: list[int], message: str) -> Report:
@@ -84,4 +82,4 @@ def could_not_grade(settings: Settings, lessons: list[int], message: str) -> Rep
     try:
         return run(lessons, snapshot, profile, preflight_error=CollectError(message))
     finally:
-        snapshot.http.close()
+        snapshot.close()

@@ -6,7 +6,6 @@ import csv
 import html
 import io
 import json
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -17,8 +16,9 @@ from typing import Any
 import yaml
 
 from maas_lab.engine.model import Outcome, Report, Status
-from maas_lab.engine.registry import load_checks
+from maas_lab.engine.registry import id_sort_key, load_checks
 from maas_lab.errors import MaasLabError, UsageError
+from maas_lab.files import write_atomically
 from maas_lab.grading import could_not_grade, grade
 from maas_lab.report.json_ import report_to_dict
 from maas_lab.settings import Settings
@@ -117,13 +117,13 @@ class Gradebook:
         with self._lock:
             self.reports[user] = report
             try:
-                _write(self.directory / "students" / f"{user}.json", _json(report_to_dict(report)))
+                write_atomically(self.directory / "students" / f"{user}.json", _json(report_to_dict(report)))
                 self._rewrite()
             except OSError as exc:
                 raise UsageError(f"cannot write the gradebook to {self.directory}: {exc.strerror or exc}") from None
 
     def _check_ids(self) -> list[str]:
-        return sorted((c.id for c in load_checks().values() if c.lesson in self.lessons), key=_id_key)
+        return sorted((c.id for c in load_checks().values() if c.lesson in self.lessons), key=id_sort_key)
 
     def _rewrite(self) -> None:
         ids = self._check_ids()
@@ -134,15 +134,10 @@ class Gradebook:
             report = self.reports[user]
             cells = {r.check.id: ("" if r.status is Status.ERROR else f"{r.points:g}") for r in report.results}
             writer.writerow([user, report.outcome.value, f"{report.score:g}", f"{report.max_score:g}", *(cells.get(i, "") for i in ids)])
-        _write(self.directory / "gradebook.csv", buffer.getvalue())
+        write_atomically(self.directory / "gradebook.csv", buffer.getvalue())
         body = {"reports": {u: report_to_dict(self.reports[u]) for u in sorted(self.reports)}}
-        _write(self.directory / "gradebook.json", _json(body))
-        _write(self.directory / "report.html", render_html(self.reports, ids))
-
-
-def _id_key(check_id: str) -> tuple[int, str]:
-    lesson, _, rest = check_id.partition(".")
-    return int(lesson), rest
+        write_atomically(self.directory / "gradebook.json", _json(body))
+        write_atomically(self.directory / "report.html", render_html(self.reports, ids))
 
 
 def _json(value: Any) -> str:
@@ -150,10 +145,6 @@ def _json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def _write(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, "utf-8")
-    os.replace(temporary, path)
 
 
 def render_html(reports: dict[str, Report], ids: list[str]) -> str:

@@ -273,13 +273,18 @@ PROVIDER_MISTAKES: dict[str, tuple[Mutation, tuple[str, ...]]] = {
 }
 
 
-@pytest.mark.parametrize(("mutation", "fragments"), PROVIDER_MISTAKES.values(), ids=PROVIDER_MISTAKES.keys())
-def test_a_wrong_provider_url_fails_the_provider_check_with_a_hint(lab: Lab, world: World, mutation: Mutation,
-                                                                    fragments: tuple[str, ...]) -> None:
-    verdict = expect_only(grade(lab, world, mutation), "5.llamastack-provider")
+def fails_with_hint(report: Report, check_id: str, fragments: tuple[str, ...]) -> None:
+    """Only `check_id` fails (as `expect_only` says), and its hint names every fragment."""
+    verdict = expect_only(report, check_id)
     assert verdict.hint
     for fragment in fragments:
         assert fragment in verdict.hint, verdict.hint
+
+
+@pytest.mark.parametrize(("mutation", "fragments"), PROVIDER_MISTAKES.values(), ids=PROVIDER_MISTAKES.keys())
+def test_a_wrong_provider_url_fails_the_provider_check_with_a_hint(lab: Lab, world: World, mutation: Mutation,
+                                                                    fragments: tuple[str, ...]) -> None:
+    fails_with_hint(grade(lab, world, mutation), "5.llamastack-provider", fragments)
 
 
 def test_a_provider_without_token_fails(lab: Lab, world: World) -> None:
@@ -365,10 +370,7 @@ BACKEND_MISTAKES: dict[str, tuple[Mutation, tuple[str, ...]]] = {
 @pytest.mark.parametrize(("mutation", "fragments"), BACKEND_MISTAKES.values(), ids=BACKEND_MISTAKES.keys())
 def test_a_wrong_backend_config_fails_the_backend_check_with_a_hint(lab: Lab, world: World, mutation: Mutation,
                                                                     fragments: tuple[str, ...]) -> None:
-    verdict = expect_only(grade(lab, world, mutation), "5.backend-model")
-    assert verdict.hint
-    for fragment in fragments:
-        assert fragment in verdict.hint, verdict.hint
+    fails_with_hint(grade(lab, world, mutation), "5.backend-model", fragments)
 
 
 def test_the_older_schema_without_llama_stack_url_is_still_the_older_schema(lab: Lab, world: World) -> None:

@@ -82,6 +82,12 @@ def load_checks() -> dict[str, Check]:
     return CHECKS
 
 
+def id_sort_key(check_id: str) -> tuple[int, str]:
+    """Check ids by lesson number, then name (`2.routes` before `10.x`, were there ten lessons)."""
+    lesson, _, rest = check_id.partition(".")
+    return (int(lesson) if lesson.isdigit() else 99, rest)
+
+
 def parse_lessons(spec: str) -> list[int]:
     """`2`, `all`, or `2,3` → lesson numbers; anything else is a usage error."""
     if spec.strip().lower() == "all":

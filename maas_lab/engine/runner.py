@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from maas_lab import __version__
 from maas_lab.engine.model import Check, CheckResult, LessonReport, Report, Status, Target, Verdict, errored, skipped
-from maas_lab.engine.registry import LESSONS, load_checks
+from maas_lab.engine.registry import LESSONS, id_sort_key, load_checks
 from maas_lab.errors import CollectError
 from maas_lab.evidence.services import Unavailable
 from maas_lab.profile import Profile
@@ -33,14 +33,9 @@ def order_checks(wanted: Iterable[str], checks: dict[str, Check]) -> list[Check]
         seen.add(check_id)
         ordered.append(checks[check_id])
 
-    for check_id in sorted(wanted, key=_sort_key):
+    for check_id in sorted(wanted, key=id_sort_key):
         visit(check_id, ())
     return ordered
-
-
-def _sort_key(check_id: str) -> tuple[int, str]:
-    lesson, _, rest = check_id.partition(".")
-    return (int(lesson) if lesson.isdigit() else 99, rest)
 
 
 def _skip_for(check: Check, verdicts: dict[str, Verdict], checks: dict[str, Check]) -> Verdict | None:

@@ -62,7 +62,7 @@ class Snapshot:
 
     # -- memoisation ---------------------------------------------------------------------------------------
 
-    def _once(self, key: Any, produce: Callable[[], T]) -> T:
+    def once(self, key: Any, produce: Callable[[], T]) -> T:
         """Run `produce` once per key; a failure is remembered and raised again, not retried."""
         if key not in self._memo:
             try:
@@ -73,6 +73,12 @@ class Snapshot:
         if not ok:
             raise value
         return value  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Close the HTTP and cluster connections."""
+        self.http.close()
+        if self.kube is not None:
+            self.kube.close()
 
     def personalise(self, text: str) -> str:
         """Fill the lessons' placeholders in a hint with the student's own names, where known."""
@@ -127,7 +133,7 @@ class Snapshot:
                     return None
                 raise Forbidden(f"cannot read {path}: {failure.message}") from None
 
-        return self._once(("account",), read)
+        return self.once(("account",), read)
 
     @property
     def user(self) -> str:
@@ -181,7 +187,7 @@ class Snapshot:
                 return None
             return {str(item["metadata"]["name"]) for item in body.get("items") or []}
 
-        return self._once(("projects",), read)
+        return self.once(("projects",), read)
 
     def namespace_exists(self, namespace: str) -> bool:
         projects = self.projects()
@@ -197,7 +203,7 @@ class Snapshot:
                     return False
                 raise forbidden(failure) from None
 
-        return self._once(("namespace", namespace), read)
+        return self.once(("namespace", namespace), read)
 
     def objects(self, plural: str, namespace: str, *, owned: bool = True) -> list[dict[str, Any]]:
         """All objects of a kind in a namespace (one LIST, reused by every check).
@@ -216,7 +222,7 @@ class Snapshot:
                     raise NamespaceAbsent(f"namespace {namespace} does not exist") from None
                 raise forbidden(failure) from None
 
-        return self._once(("list", plural, namespace), read)
+        return self.once(("list", plural, namespace), read)
 
     def find(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         return next((o for o in self.objects(plural, namespace) if o["metadata"]["name"] == name), None)
@@ -230,7 +236,7 @@ class Snapshot:
                     return None
                 raise forbidden(failure) from None
 
-        return self._once(("get", path), read)
+        return self.once(("get", path), read)
 
     def secret(self, namespace: str, name: str) -> dict[str, Sensitive] | None:
         """A Secret's values, decoded in memory; every value is remembered so no output can show it."""
@@ -268,7 +274,7 @@ class Snapshot:
                 raise forbidden(failure) from None
             return bool((body.get("status") or {}).get("allowed"))
 
-        return self._once(("can", verb, resource, group, namespace), review)
+        return self.once(("can", verb, resource, group, namespace), review)
 
     # -- the LiteMaaS install --------------------------------------------------------------------------------
 
@@ -281,7 +287,7 @@ class Snapshot:
                 self.note(found.note)
             return found
 
-        return self._once(("install",), detect)
+        return self.once(("install",), detect)
 
     def require_install(self) -> Install:
         install = self.install
@@ -317,7 +323,7 @@ class Snapshot:
                 self.fetch, self.service_url("litellm"), values.get("master-key"), secret_name=install.litellm_secret
             )
 
-        return self._once(("litellm",), build)
+        return self.once(("litellm",), build)
 
     @property
     def litemaas(self) -> LiteMaaS:
@@ -332,7 +338,7 @@ class Snapshot:
                 secret_name=install.backend_secret,
             )
 
-        return self._once(("litemaas",), build)
+        return self.once(("litemaas",), build)
 
     @property
     def student_litemaas(self) -> LiteMaaS:
@@ -343,7 +349,7 @@ class Snapshot:
     @property
     def student(self) -> StudentUser:
         """The student's LiteMaaS user; raises StudentNotFound when they never logged in."""
-        return self._once(("student",), self._find_student)
+        return self.once(("student",), self._find_student)
 
     def _find_student(self) -> StudentUser:
         litemaas = self.litemaas
@@ -411,7 +417,7 @@ class Snapshot:
             headers = {"Authorization": f"{auth[0]} {auth[1]}"} if auth else None
             return request(self.http, method, url, params=params, headers=headers, json_body=json_body)
 
-        return self._once(key, send)
+        return self.once(key, send)
 
 
 def _match(

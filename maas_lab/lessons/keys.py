@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from maas_lab.engine.model import Verdict, failed, passed
 from maas_lab.evidence.services import CredentialRejected
 from maas_lab.evidence.snapshot import Snapshot
 from maas_lab.lessons.common import parse_time
@@ -131,3 +132,14 @@ def student_activity(snap: Snapshot, action: str) -> list[dict[str, Any]]:
         if rows is None:
             raise
         return [r for r in rows if r.get("userId") == student.id]
+
+
+def key_verdict(snap: Snapshot, spec: KeySpec) -> Verdict:
+    """`passed` when an active key named `spec.name` matches it, else `failed` saying what differs."""
+    matches, problems = find_keys(snap, spec)
+    models = ", ".join(spec.models)
+    if matches:
+        return passed(f"active key {spec.name} with {models}", key=matches[0].label)
+    if problems:
+        return failed(f"key {spec.name} found, but {'; '.join(sorted(set(problems)))}")
+    return failed(f"no key named {spec.name}")

@@ -14,12 +14,12 @@ from maas_lab.lessons.keys import (
     SPEND_HINT,
     KeyMatch,
     find_keys,
+    key_verdict,
     recently_created,
     student_activity,
     student_tokens,
     successful_rows,
 )
-from maas_lab.profile import KeySpec
 
 USAGE_ACTION = "POST_/api/v1/usage/analytics"
 REVEAL_ACTION = "POST_/api/v1/api-keys/:id/reveal"
@@ -81,16 +81,6 @@ def restricted_approved(snap: Snapshot) -> Verdict:
     return passed(f"{', '.join(restricted)} approved by an admin")
 
 
-def _key_check(snap: Snapshot, spec: KeySpec) -> Verdict:
-    matches, problems = find_keys(snap, spec)
-    models = ", ".join(spec.models)
-    if matches:
-        return passed(f"active key {spec.name} with {models}", key=matches[0].label)
-    if problems:
-        return failed(f"key {spec.name} found, but {'; '.join(sorted(set(problems)))}")
-    return failed(f"no key named {spec.name}")
-
-
 @check(
     "4.first-key",
     lesson_ref="step-3-create-your-first-key",
@@ -103,7 +93,7 @@ def first_key(snap: Snapshot) -> Verdict:
 
     A key is how applications reach models: scoped to models, tracked for spend.
     """
-    return _key_check(snap, snap.profile.keys.first)
+    return key_verdict(snap, snap.profile.keys.first)
 
 
 @check(
@@ -118,7 +108,7 @@ def multi_model_key(snap: Snapshot) -> Verdict:
 
     One key can reach several models; its own budget caps what it may spend.
     """
-    return _key_check(snap, snap.profile.keys.multi)
+    return key_verdict(snap, snap.profile.keys.multi)
 
 
 def _usage(snap: Snapshot, match: KeyMatch) -> tuple[int, bool]:

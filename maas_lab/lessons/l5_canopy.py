@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -19,12 +18,12 @@ from maas_lab.lessons.keys import (
     SPEND_HINT,
     is_alias_of,
     is_live,
+    key_verdict,
     litellm_keys,
     litemaas_keys,
     recently_created,
     successful_rows,
 )
-from maas_lab.lessons.l4_user import _key_check
 
 PROVIDER_CONFIGMAPS = ("ogx-config", "llama-stack-config")  # the chart renamed it; older charts use the second
 BACKEND_CONFIGMAP, BACKEND_CONFIG_KEY = "canopy-config", "canopy-config.yaml"
@@ -37,7 +36,6 @@ NOT_CANOPY_AGENTS = ("curl", "Mozilla", "maas-lab/")
 OLD_SCHEMA_FEATURE = {"summarization": "summarize"}
 OLD_SCHEMA_MARKERS = ("summarize", "LLAMA_STACK_URL")
 ARGO_APPS = {"llama stack": ("ogx-test", "llama-stack-test"), "sealed secrets": ("sealed-secrets-test",)}
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ConfigMaps are parsed often
 
 
 @dataclass(frozen=True)
@@ -60,19 +58,12 @@ class ProviderConfig:
 # -- evidence derivations -------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=64)
-def _parse_yaml(text: str) -> Any:
-    # Every lesson-5 check reads the same two ConfigMaps; parse each text once. Callers never mutate the result.
-    # The loader is a safe one (CSafeLoader or SafeLoader).
-    return yaml.load(text, Loader=_YAML_LOADER)
-
-
 def _load_yaml(configmap: dict[str, Any], key: str) -> dict[str, Any] | str:
     text = (configmap.get("data") or {}).get(key)
     if text is None:
         return f"ConfigMap {configmap['metadata']['name']} has no key {key}"
     try:
-        data = _parse_yaml(str(text))
+        data = yaml.safe_load(str(text))
     except yaml.YAMLError:
         return f"{configmap['metadata']['name']}/{key} is not valid YAML"
     return data if isinstance(data, dict) else f"{configmap['metadata']['name']}/{key} is not a YAML mapping"
@@ -164,7 +155,14 @@ def _lsd_configmaps(snap: Snapshot, namespace: str) -> list[str]:
 
 
 def provider_config(snap: Snapshot, namespace: str) -> ProviderConfig | str:
-    """The Llama Stack run config's `remote::vllm` providers, and the one that points at the student's LiteLLM."""
+    """The Llama Stack run config's `remote::vllm` providers, and the one that points at the student's LiteLLM.
+
+    Several checks ask; the snapshot derives it once a run.
+    """
+    return snap.once(("llama-stack providers", namespace), lambda: _read_provider_config(snap, namespace))
+
+
+def _read_provider_config(snap: Snapshot, namespace: str) -> ProviderConfig | str:
     # The ConfigMap the LlamaStackDistribution names is the one Llama Stack runs; a leftover of the other name is not.
     names = list(dict.fromkeys([*_lsd_configmaps(snap, namespace), *PROVIDER_CONFIGMAPS]))
     configmap = next((c for n in names if (c := snap.find("configmaps", namespace, n))), None)
@@ -305,7 +303,7 @@ def canopy_key(snap: Snapshot) -> Verdict:
 
     One key per application: Canopy's usage is tracked (and can be revoked) on its own.
     """
-    return _key_check(snap, snap.profile.keys.canopy)
+    return key_verdict(snap, snap.profile.keys.canopy)
 
 
 @check(
@@ -381,7 +379,7 @@ def _backend_config(snap: Snapshot) -> dict[str, Any] | str:
     configmap = snap.find("configmaps", namespace, BACKEND_CONFIGMAP)
     if configmap is None:
         return f"ConfigMap {BACKEND_CONFIGMAP} not found in {namespace}"
-    return _load_yaml(configmap, BACKEND_CONFIG_KEY)
+    return snap.once(("canopy backend config", namespace), lambda: _load_yaml(configmap, BACKEND_CONFIG_KEY))
 
 
 def _is_llama_stack(url: str, namespace: str, *, with_v1: bool) -> bool:
