@@ -60,7 +60,33 @@ def errored(message: str, hint: str | None = None, **evidence: Any) -> Verdict:
     return Verdict(Status.ERROR, message, hint, evidence)
 
 
+class StudentWorkMissing(Exception):
+    """Raised by a check when the student's work it grades is absent or malformed: the runner reports `fail`."""
+
+    def __init__(self, message: str, hint: str | None = None, **evidence: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.evidence = evidence
+
+
+class PrerequisiteMissing(Exception):
+    """Raised by a check that cannot look before `check_id` passes: the runner reports `skip`, naming that check."""
+
+    def __init__(self, check_id: str, reason: str) -> None:
+        super().__init__(f"{check_id}: {reason}")
+        self.check_id = check_id
+        self.reason = reason
+
+
 CheckFunction = Callable[["Snapshot"], Verdict]
+
+
+@dataclass(frozen=True)
+class Lesson:
+    number: int
+    title: str
+    file: str  # path of the lesson text, relative to the repository root
 
 
 @dataclass(frozen=True)

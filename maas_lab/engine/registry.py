@@ -1,38 +1,40 @@
-"""The check registry: a plain dict filled by importing the lesson modules named in one place."""
+"""The check registry: a plain dict filled by importing the check modules the course package names."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
-from maas_lab.engine.model import Check, CheckFunction
+from maas_lab.engine.model import Check, CheckFunction, Lesson
 from maas_lab.errors import UsageError
 
-
-@dataclass(frozen=True)
-class Lesson:
-    number: int
-    title: str
-    file: str  # path of the lesson text, relative to the repository root
+if TYPE_CHECKING:
+    from maas_lab.profile import Profile
 
 
-LESSONS: dict[int, Lesson] = {
-    1: Lesson(1, "Understanding MaaS", "lessons/1-understanding-maas.md"),
-    2: Lesson(2, "Deploy LiteMaaS", "lessons/2-deploy-litemaas.md"),
-    3: Lesson(3, "Admin configuration", "lessons/3-admin-configuration.md"),
-    4: Lesson(4, "User experience", "lessons/4-user-experience.md"),
-    5: Lesson(5, "Canopy integration", "lessons/5-canopy-integration.md"),
-}
+# The package of the course being graded: it names its lessons (`LESSONS`) and its check modules (`MODULES`).
+COURSE_PACKAGE = "maas_lab.lessons"
 
-# One module a lesson; importing one registers its checks.
-LESSON_MODULES = (
-    "maas_lab.lessons.l1_readiness",
-    "maas_lab.lessons.l2_deploy",
-    "maas_lab.lessons.l3_admin",
-    "maas_lab.lessons.l4_user",
-    "maas_lab.lessons.l5_canopy",
-)
+
+class _CourseLessons(Mapping[int, Lesson]):
+    """The course's lessons, read from COURSE_PACKAGE when first asked."""
+
+    def _lessons(self) -> Mapping[int, Lesson]:
+        lessons: Mapping[int, Lesson] = importlib.import_module(COURSE_PACKAGE).LESSONS
+        return lessons
+
+    def __getitem__(self, number: int) -> Lesson:
+        return self._lessons()[number]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._lessons())
+
+    def __len__(self) -> int:
+        return len(self._lessons())
+
+
+LESSONS: Mapping[int, Lesson] = _CourseLessons()
 
 CHECKS: dict[str, Check] = {}
 
@@ -77,7 +79,7 @@ def check(
 
 
 def load_checks() -> dict[str, Check]:
-    for module in LESSON_MODULES:
+    for module in importlib.import_module(COURSE_PACKAGE).MODULES:
         importlib.import_module(module)
     return CHECKS
 
@@ -109,3 +111,9 @@ def get_check(check_id: str) -> Check:
         suggestion = f"; checks of that lesson: {', '.join(close)}" if close else ""
         raise UsageError(f"unknown check id {check_id!r}{suggestion}")
     return checks[check_id]
+
+
+def template_values(profile: Profile) -> dict[str, str]:
+    """The course's `{placeholder}` values for titles and hints, from the profile."""
+    values: dict[str, str] = importlib.import_module(COURSE_PACKAGE).template_values(profile)
+    return values

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from maas_lab import __version__
-from maas_lab.engine.model import Check, CheckResult, LessonReport, Report, Status, Target, Verdict, errored, skipped
-from maas_lab.engine.registry import LESSONS, id_sort_key, load_checks
+from maas_lab.engine.model import (
+    Check,
+    CheckResult,
+    LessonReport,
+    PrerequisiteMissing,
+    Report,
+    Status,
+    StudentWorkMissing,
+    Target,
+    Verdict,
+    errored,
+    failed,
+    skipped,
+)
+from maas_lab.engine.registry import LESSONS, id_sort_key, load_checks, template_values
 from maas_lab.errors import CollectError
 from maas_lab.evidence.services import Unavailable
-from maas_lab.profile import Profile
 
 if TYPE_CHECKING:
     from maas_lab.evidence.snapshot import Snapshot
+    from maas_lab.profile import Profile
 
 
 def order_checks(wanted: Iterable[str], checks: dict[str, Check]) -> list[Check]:
@@ -38,12 +52,17 @@ def order_checks(wanted: Iterable[str], checks: dict[str, Check]) -> list[Check]
     return ordered
 
 
-def _skip_for(check: Check, verdicts: dict[str, Verdict], checks: dict[str, Check]) -> Verdict | None:
+def _where(need: str, check: Check, checks: Mapping[str, Check]) -> str:
+    lesson = checks[need].lesson if need in checks else None
+    return "" if lesson in (None, check.lesson) else f" (lesson {lesson})"
+
+
+def _skip_for(check: Check, verdicts: dict[str, Verdict], checks: Mapping[str, Check]) -> Verdict | None:
     for need in check.needs:
         verdict = verdicts[need]
         if verdict.passed:
             continue
-        where = "" if checks[need].lesson == check.lesson else f" (lesson {checks[need].lesson})"
+        where = _where(need, check, checks)
         if verdict.status is Status.PENDING:
             return skipped(f"waiting for {need}{where}; retry in a minute", prerequisite=need)
         return skipped(
@@ -54,10 +73,19 @@ def _skip_for(check: Check, verdicts: dict[str, Verdict], checks: dict[str, Chec
     return None
 
 
-def evaluate(check: Check, snapshot: Snapshot) -> Verdict:
-    """Call one check; grader-side failures become `error`, never `fail`."""
+def evaluate(check: Check, snapshot: Snapshot, checks: Mapping[str, Check] | None = None) -> Verdict:
+    """Call one check; the student's missing work becomes `fail` or `skip`, grader-side failures `error`, never `fail`."""
     try:
         return check.function(snapshot)
+    except StudentWorkMissing as missing:
+        return failed(missing.message, hint=missing.hint, **missing.evidence)
+    except PrerequisiteMissing as waiting:
+        need = waiting.check_id
+        return skipped(
+            f"needs {need}{_where(need, check, checks or {})}: {waiting.reason}",
+            hint=f"Fix {need} first (maas-lab explain {need}).",
+            prerequisite=need,
+        )
     except Unavailable as exc:  # evidence the student has not produced: the step that owns it fails elsewhere
         return skipped(str(exc), hint=exc.hint or check.hint)
     except CollectError as exc:
@@ -94,16 +122,17 @@ def run(
         elif deadline is not None and started > deadline:
             verdict = errored("the run's --timeout was reached before this check ran", hint="Rerun with a larger --timeout.")
         else:
-            verdict = _skip_for(check, verdicts, checks) or evaluate(check, snapshot)
+            verdict = _skip_for(check, verdicts, checks) or evaluate(check, snapshot, checks)
         verdicts[check.id] = verdict
         durations[check.id] = time.monotonic() - started
 
     reports = []
     shown = set(wanted)
     lesson_order = {check_id: index for index, check_id in enumerate(checks)}  # the order the lesson teaches them
+    values = {**template_values(profile), "user": snapshot.user_or_none or "{user}"}
     for number in sorted({checks[c].lesson for c in shown}):
         results = [
-            _result(checks[c], verdicts[c], profile, durations[c], snapshot)
+            _result(checks[c], verdicts[c], profile, durations[c], snapshot, values)
             for c in sorted(shown, key=lambda c: lesson_order[c])
             if checks[c].lesson == number
         ]
@@ -117,13 +146,24 @@ def run(
     )
 
 
-def _result(check: Check, verdict: Verdict, profile: Profile, duration: float, snapshot: Snapshot) -> CheckResult:
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """`{placeholder}`s of a title or hint filled from `values`; text without them (or with other braces) unchanged."""
+    try:
+        return text.format_map(values)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return text
+
+
+def _result(
+    check: Check, verdict: Verdict, profile: Profile, duration: float, snapshot: Snapshot, values: Mapping[str, str]
+) -> CheckResult:
     max_points = profile.points.for_check(check.id, required=check.required)
     hint = None
     if verdict.status is not Status.PASS:
-        hint = verdict.hint or check.hint
+        hint = verdict.hint or fill(check.hint, values)
+    shown = dataclasses.replace(check, title=fill(check.title, values), description=fill(check.description, values))
     return CheckResult(
-        check=check,
+        check=shown,
         status=verdict.status,
         message=snapshot.redact(verdict.message),
         hint=snapshot.redact(snapshot.personalise(hint)) if hint else None,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 from maas_lab.errors import ServiceError
-from maas_lab.evidence.http import HttpAnswer
-from maas_lab.evidence.sensitive import Sensitive
 from maas_lab.evidence.services import CredentialRejected, Fetch, error_message, expect_ok
+
+if TYPE_CHECKING:
+    from maas_lab.evidence.http import HttpAnswer
+    from maas_lab.evidence.sensitive import Sensitive
 
 PAGE_SIZE = 100  # LiteLLM's maximum for /key/list and /user/list
 
@@ -65,8 +68,19 @@ class LiteLLM:
         params = {"user_id": user_id, "return_full_object": "true", "size": str(PAGE_SIZE)}
         return [k for k in self._pages("/key/list", "keys", params) if isinstance(k, dict)]
 
-    def spend_logs(self, user_id: str) -> list[dict[str, Any]]:
-        body = self._admin_get("/spend/logs", {"user_id": user_id})
+    def spend_logs(self, user_id: str, *, since: date, until: date) -> list[dict[str, Any]]:
+        """The user's spend rows from `since` to `until` (days, inclusive), one row each.
+
+        `/spend/logs` has no pagination; the date window bounds it (LiteLLM's `end_date` is an exclusive midnight,
+        and with dates it sums rows per day unless `summarize=false`).
+        """
+        params = {
+            "user_id": user_id,
+            "start_date": since.isoformat(),
+            "end_date": (until + timedelta(days=1)).isoformat(),
+            "summarize": "false",
+        }
+        body = self._admin_get("/spend/logs", params)
         if not isinstance(body, list):
             raise ServiceError("LiteLLM /spend/logs did not answer with a list")
         return [row for row in body if isinstance(row, dict)]

@@ -12,13 +12,17 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from maas_lab import USER_AGENT
-from maas_lab.evidence.http import HttpAnswer
 from maas_lab.evidence.sensitive import Sensitive
 from maas_lab.evidence.services import CredentialRejected, Fetch, Unavailable, expect_ok
+
+if TYPE_CHECKING:
+    from maas_lab.evidence.http import HttpAnswer
+
+Getter = Callable[[str, dict[str, Any]], Any]
 
 PAGE_SIZE = 100
 JWT_LIFETIME = 300
@@ -128,15 +132,31 @@ class LiteMaaS:
                 self.admin_key_refused = True
         return self._jwt_get(path, params)
 
-    def _paged(self, path: str, params: dict[str, Any], *, admin: bool) -> list[dict[str, Any]]:
+    def _public_get(self, path: str, params: dict[str, Any]) -> Any:
+        """Public endpoints need no credential, so none is sent."""
+        return expect_ok(self._fetch("GET", self.base_url + path, params=params), f"LiteMaaS {path}", self._jwt_rejected)
+
+    def _admin_key_get(self, path: str, params: dict[str, Any]) -> Any:
+        """With the admin key only; a refused key (401/500) raises _AdminKeyRefused."""
+        if self.admin_key is None or self.admin_key_refused:
+            raise _AdminKeyRefused
+        answer = self._fetch("GET", self.base_url + path, params=params, auth=("Bearer", self.admin_key.reveal()))
+        if answer.status in (401, 500):
+            self.admin_key_refused = answer.status == 401 or self.admin_key_refused
+            raise _AdminKeyRefused
+        return expect_ok(answer, f"LiteMaaS {path}", self._jwt_rejected)
+
+    def _paged(self, path: str, params: dict[str, Any], get: Getter) -> list[dict[str, Any]]:
+        """Every page of a LiteMaaS list (`{data, pagination: {totalPages}}`)."""
         items: list[dict[str, Any]] = []
         page = 1
         while True:
             query = {**params, "page": str(page), "limit": str(PAGE_SIZE)}
-            body = self.admin_get(path, query) if admin else self._jwt_get(path, query)
+            body = get(path, query)
             data = body.get("data") if isinstance(body, dict) else None
             items.extend(d for d in data or [] if isinstance(d, dict))
-            pages = int(((body or {}).get("pagination") or {}).get("totalPages") or 1)
+            pagination = body.get("pagination") if isinstance(body, dict) else None
+            pages = _int((pagination if isinstance(pagination, dict) else {}).get("totalPages"), 1)
             if page >= pages or not data:
                 return items
             page += 1
@@ -153,55 +173,57 @@ class LiteMaaS:
     # -- admin reads -----------------------------------------------------------------------------------------
 
     def users(self) -> list[dict[str, Any]]:
-        return self._paged("/api/v1/users", {}, admin=True)
+        return self._paged("/api/v1/users", {}, self.admin_get)
 
     def admin_user(self, user_id: str) -> dict[str, Any]:
         body = self.admin_get(f"/api/v1/admin/users/{user_id}")
         return body if isinstance(body, dict) else {}
 
     def models(self) -> list[dict[str, Any]]:
-        """Available models only (LiteMaaS lists nothing else)."""
-        body = self.admin_get("/api/v1/models", {"limit": "1000"})
-        return [m for m in (body or {}).get("data") or [] if isinstance(m, dict)]
+        """Available models only (LiteMaaS lists nothing else); a public list, read without a credential."""
+        return self._paged("/api/v1/models", {}, self._public_get)
 
     def admin_subscriptions(self, user_id: str) -> list[dict[str, Any]]:
-        return self._paged("/api/v1/admin/subscriptions", {"userIds": user_id}, admin=True)
+        return self._paged("/api/v1/admin/subscriptions", {"userIds": user_id}, self.admin_get)
 
     def api_key_settings(self) -> dict[str, Any]:
         body = self.admin_get("/api/v1/admin/settings/api-key-defaults")
         return body if isinstance(body, dict) else {}
 
-    def audit(self, action: str) -> list[dict[str, Any]] | None:
-        """Admin audit rows of `action` (all users), or None without a working admin key.
+    def audit(self, action: str, *, user_id: str | None = None) -> list[dict[str, Any]] | None:
+        """Admin audit rows of `action` (of one user, or all), every page; None without a working admin key.
 
         Never called with the student's JWT: that call would itself write a `GET_/api/v1/admin/audit` row.
         """
-        if self.admin_key is None or self.admin_key_refused:
+        params = {"action": action} if user_id is None else {"action": action, "userId": user_id}
+        try:
+            return self._paged("/api/v1/admin/audit", params, self._admin_key_get)
+        except _AdminKeyRefused:
             return None
-        answer = self._fetch(
-            "GET",
-            self.base_url + "/api/v1/admin/audit",
-            params={"action": action, "limit": str(PAGE_SIZE)},
-            auth=("Bearer", self.admin_key.reveal()),
-        )
-        if answer.status in (401, 500):
-            self.admin_key_refused = answer.status == 401 or self.admin_key_refused
-            return None
-        body = expect_ok(answer, "LiteMaaS /api/v1/admin/audit", self._jwt_rejected)
-        return [row for row in (body or {}).get("data") or [] if isinstance(row, dict)]
 
     # -- the student's own view (JWT) --------------------------------------------------------------------------
 
     def my_api_keys(self) -> list[dict[str, Any]]:
-        return self._paged("/api/v1/api-keys", {}, admin=False)
+        return self._paged("/api/v1/api-keys", {}, self._jwt_get)
 
     def my_subscriptions(self) -> list[dict[str, Any]]:
-        return self._paged("/api/v1/subscriptions", {}, admin=False)
+        return self._paged("/api/v1/subscriptions", {}, self._jwt_get)
 
     def my_activity(self, action: str) -> list[dict[str, Any]]:
         """The student's own audit rows for `action`, without the rows maas-lab itself caused."""
-        rows = self._paged("/api/v1/users/me/activity", {"action": action}, admin=False)
+        rows = self._paged("/api/v1/users/me/activity", {"action": action}, self._jwt_get)
         return [r for r in rows if not str(r.get("userAgent") or "").startswith("maas-lab/")]
 
 
-__all__ = ["USER_AGENT", "LiteMaaS", "StudentUser", "mint_jwt", "usable_admin_key"]
+class _AdminKeyRefused(Exception):
+    """The admin key is missing or refused: the caller falls back or reports None."""
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+__all__ = ["LiteMaaS", "StudentUser", "mint_jwt", "usable_admin_key"]

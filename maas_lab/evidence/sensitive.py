@@ -17,6 +17,10 @@ _SECRET_PATTERNS = (
 )
 
 
+# Values published in charts and docs: a Secret holding one is a mistake to name plainly, not a secret to hide.
+PUBLIC_DEFAULTS = frozenset({"changeme"})
+
+
 def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
@@ -69,7 +73,7 @@ class Redactor:
 
     def remember(self, value: str) -> None:
         # Short values ("", "0", "true") would mangle ordinary text; they are not secrets worth hiding.
-        if len(value) >= 6:
+        if len(value) >= 6 and value not in PUBLIC_DEFAULTS:
             self._values.add(value)
             self._values.add(base64.b64encode(value.encode()).decode())
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from maas_lab.errors import MaasLabError, ServiceError
-from maas_lab.evidence.http import HttpAnswer
+
+if TYPE_CHECKING:
+    from maas_lab.evidence.http import HttpAnswer
 
 
 class Unavailable(MaasLabError):

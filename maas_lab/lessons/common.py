@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from maas_lab.engine.model import Verdict, failed, passed, pending
-from maas_lab.evidence.snapshot import Snapshot
+from maas_lab.engine.model import PrerequisiteMissing, Verdict, failed, passed, pending
+from maas_lab.evidence.values import normalise_url, parse_time, same_url
+
+if TYPE_CHECKING:
+    from maas_lab.evidence.install import Install
+    from maas_lab.evidence.snapshot import Snapshot
+
+__all__ = ["maas_install", "normalise_url", "parse_time", "pods_of", "rollout", "same_url", "waiting_reason"]
 
 BROKEN_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError", "InvalidImageName")
 DEFAULT_PROGRESS_DEADLINE = 600
-
-
-def parse_time(value: Any) -> datetime | None:
-    """ISO-8601 (`Z` or offset), or JavaScript `Date.toString()` as LiteMaaS sometimes sends."""
-    if not value or not isinstance(value, str):
-        return None
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        # "Thu Nov 26 2026 10:28:15 GMT+0000 (Coordinated Universal Time)"
-        head = text.split(" (")[0]
-        try:
-            parsed = datetime.strptime(head, "%a %b %d %Y %H:%M:%S GMT%z")
-        except ValueError:
-            try:
-                parsed = parsedate_to_datetime(text)
-            except (TypeError, ValueError):
-                return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
 
 
 def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -109,20 +90,13 @@ def _rollout_start(workload: dict[str, Any], pods: list[dict[str, Any]]) -> date
     return max(known) if known else None
 
 
-def same_url(a: str, b: str) -> bool:
-    """URLs compared as a person would: no trailing slash, `.svc` or `.svc.cluster.local`, case-insensitive host."""
-    return normalise_url(a) == normalise_url(b)
-
-
-def normalise_url(url: str) -> str:
-    url = url.strip().rstrip("/")
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "", url
-    host, slash, path = rest.partition("/")
-    host = host.lower().replace(".svc.cluster.local", ".svc")
-    return f"{scheme.lower()}://{host}{slash}{path}".rstrip("/")
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+def maas_install(snap: Snapshot) -> Install:
+    """The LiteMaaS install, for a check of a later lesson; its absence names the lesson-2 check it waits for,
+    the same way whoever runs the grader (a student's project they cannot see, or an admin's empty list)."""
+    namespace = snap.ns("maas")
+    if not snap.namespace_exists(namespace):
+        raise PrerequisiteMissing("2.namespace", f"project {namespace} not found")
+    install = snap.install
+    if install is None:
+        raise PrerequisiteMissing("2.litellm-ready", f"no LiteMaaS install found in {namespace}")
+    return install

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 from maas_lab.engine.model import Verdict, failed, passed
 from maas_lab.evidence.services import CredentialRejected
-from maas_lab.evidence.snapshot import Snapshot
-from maas_lab.lessons.common import parse_time
-from maas_lab.profile import KeySpec
+from maas_lab.evidence.values import parse_time
+
+if TYPE_CHECKING:
+    from maas_lab.evidence.snapshot import Snapshot
+    from maas_lab.profile import KeySpec
 
 GRADER_AGENT_TAG = "User-Agent: maas-lab/"
 SPEND_GRACE = timedelta(minutes=2)
+# Spend rows are read from the day the student's oldest current key was made: older rows cannot be of these keys.
+SPEND_WINDOW_WITHOUT_DATES = timedelta(days=90)
 SPEND_HINT = "LiteLLM records usage every ~10 s; if you just sent requests, rerun in a minute."
 
 
@@ -98,14 +102,25 @@ def student_tokens(snap: Snapshot) -> set[str]:
     return {str(k["token"]) for k in litellm_keys(snap) if k.get("token")}
 
 
-def successful_rows(snap: Snapshot, *, tokens: set[str] | None = None) -> list[dict[str, Any]]:
-    """The student's successful spend rows, without the grader's own."""
-    rows = snap.litellm.spend_logs(snap.student.id)
+def spend_window_start(snap: Snapshot) -> date:
+    """The first day a spend row of the student's current keys can have: the oldest key's creation."""
+    created = [parse_time(k.get("created_at")) for k in litellm_keys(snap)]
+    known = [c for c in created if c is not None]
+    if not known or len(known) < len(created):
+        return (snap.now - SPEND_WINDOW_WITHOUT_DATES).date()
+    return min(known).date()
+
+
+def successful_rows(snap: Snapshot, *, tokens: set[str]) -> list[dict[str, Any]]:
+    """The student's successful spend rows of `tokens`, without the grader's own."""
+    if not tokens:
+        return []
+    rows = snap.litellm.spend_logs(snap.student.id, since=spend_window_start(snap), until=snap.now.date())
     keep = []
     for row in rows:
         if row.get("status") not in (None, "success"):
             continue
-        if tokens is not None and row.get("api_key") not in tokens:
+        if row.get("api_key") not in tokens:
             continue
         if any(str(tag).startswith(GRADER_AGENT_TAG) for tag in row.get("request_tags") or []):
             continue
@@ -122,13 +137,13 @@ def student_activity(snap: Snapshot, action: str) -> list[dict[str, Any]]:
     """Audit rows of `action` written by the student (not by maas-lab).
 
     The student's own activity list carries each row's User-Agent, so the grader's rows can be dropped; without
-    a usable JWT, the admin audit list (admin key) filtered to the student's id.
+    a usable JWT, the admin audit list (admin key) asked for the student's rows only, every page.
     """
     student = snap.student
     try:
         return snap.litemaas.my_activity(action)
     except CredentialRejected:
-        rows = snap.litemaas.audit(action)
+        rows = snap.litemaas.audit(action, user_id=student.id)
         if rows is None:
             raise
         return [r for r in rows if r.get("userId") == student.id]

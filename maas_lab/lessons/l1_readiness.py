@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from maas_lab.engine.model import Verdict, failed, passed
 from maas_lab.engine.registry import check
-from maas_lab.evidence.snapshot import Snapshot
+from maas_lab.evidence.canopy import PROVIDER_CONFIGMAPS
 from maas_lab.lessons.common import rollout
 
+if TYPE_CHECKING:
+    from maas_lab.evidence.snapshot import Snapshot
+
 READY_ANCHOR = "check-you-are-ready"
-LLAMA_STACK_CONFIGMAPS = ("ogx-config", "llama-stack-config")
 
 
 @check(
@@ -101,7 +105,7 @@ def canopy_running(snap: Snapshot) -> Verdict:
     backend = rollout(snap, "Deployment", namespace, "canopy-backend", what="canopy-backend")
     if not backend.passed:
         return backend
-    config = next((n for n in LLAMA_STACK_CONFIGMAPS if snap.find("configmaps", namespace, n)), None)
+    config = next((n for n in PROVIDER_CONFIGMAPS if snap.find("configmaps", namespace, n)), None)
     if config is None:
-        return failed(f"no Llama Stack configuration (ConfigMap {' or '.join(LLAMA_STACK_CONFIGMAPS)}) in {namespace}")
+        return failed(f"no Llama Stack configuration (ConfigMap {' or '.join(PROVIDER_CONFIGMAPS)}) in {namespace}")
     return passed(f"canopy-backend available; Llama Stack config {config} present", configmap=config)

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
-from maas_lab.engine.model import Verdict, failed, passed
+from maas_lab.engine.model import StudentWorkMissing, Verdict, failed, passed
 from maas_lab.engine.registry import check
-from maas_lab.evidence.install import Install
-from maas_lab.evidence.sensitive import Sensitive
+from maas_lab.evidence.sensitive import PUBLIC_DEFAULTS, Sensitive
 from maas_lab.evidence.services import CredentialRejected
-from maas_lab.evidence.snapshot import Snapshot, StudentNotFound
 from maas_lab.lessons.common import rollout
 
-DEFAULT_VALUE = "changeme"
+if TYPE_CHECKING:
+    from maas_lab.evidence.install import Install
+    from maas_lab.evidence.snapshot import Snapshot
+
 ADMIN_KEY_PREFIX = "ltm_admin_"
 
 
-def _install(snap: Snapshot) -> Install | Verdict:
+def _install(snap: Snapshot) -> Install:
     install = snap.install
     if install is None:
-        return failed(
+        raise StudentWorkMissing(
             f"no LiteMaaS install (Helm release or Kustomize) found in {snap.ns('maas')}",
             hint="Install the chart: helm install litemaas deployment/helm/litemaas -n <USER_NAME>-maas -f my-values.yaml …",
         )
@@ -69,8 +70,6 @@ def no_default_secrets(snap: Snapshot) -> Verdict:
     The chart's defaults are public; anyone who reads the chart could use them against your LiteMaaS.
     """
     install = _install(snap)
-    if isinstance(install, Verdict):
-        return install
     secrets, missing = _release_secrets(snap, install)
     if missing:
         return failed(f"Secret(s) not found: {', '.join(missing)}", secrets_missing=missing)
@@ -84,7 +83,7 @@ def no_default_secrets(snap: Snapshot) -> Verdict:
         for key in keys:
             value = secrets[secret_name].get(key)
             entries = [e.strip() for e in value.reveal().split(",")] if value else []
-            if DEFAULT_VALUE in entries:
+            if PUBLIC_DEFAULTS.intersection(entries):
                 defaults.append(f"{secret_name}/{key}")
     if defaults:
         return failed(f"still `changeme`: {', '.join(defaults)}", keys_with_default=defaults)
@@ -108,8 +107,6 @@ def keys_consistent(snap: Snapshot) -> Verdict:
     LiteMaaS accepts admin API keys only with the `ltm_admin_` prefix.
     """
     install = _install(snap)
-    if isinstance(install, Verdict):
-        return install
     namespace = snap.ns("maas")
     backend = snap.secret(namespace, install.backend_secret)
     litellm = snap.secret(namespace, install.litellm_secret)
@@ -135,8 +132,6 @@ def keys_consistent(snap: Snapshot) -> Verdict:
 
 def _workload_check(snap: Snapshot, kind: str, component: str, what: str) -> Verdict:
     install = _install(snap)
-    if isinstance(install, Verdict):
-        return install
     return rollout(snap, kind, snap.ns("maas"), getattr(install, component), what=what)
 
 
@@ -234,8 +229,6 @@ def routes(snap: Snapshot) -> Verdict:
     Students and applications reach LiteMaaS and LiteLLM only through these Routes.
     """
     install = _install(snap)
-    if isinstance(install, Verdict):
-        return install
     namespace = snap.ns("maas")
     problems: list[str] = []
     hosts: dict[str, str] = {}
@@ -378,6 +371,8 @@ def admin_login(snap: Snapshot) -> Verdict:
 
     Lessons 3–5 need the Administrator menu; your first login creates your LiteMaaS user.
     """
+    from maas_lab.evidence.snapshot import StudentNotFound
+
     try:
         student = snap.student
     except StudentNotFound as exc:

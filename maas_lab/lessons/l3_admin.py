@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maas_lab.engine.model import Verdict, failed, passed
 from maas_lab.engine.registry import check
-from maas_lab.evidence.snapshot import Snapshot
-from maas_lab.lessons.common import same_url
+from maas_lab.evidence.values import same_url
 from maas_lab.lessons.keys import student_activity
+
+if TYPE_CHECKING:
+    from maas_lab.evidence.snapshot import Snapshot
 
 PRICE_TOLERANCE = 1e-12  # per token
 ANALYTICS_ACTION = "POST_/api/v1/admin/usage/analytics"
@@ -29,7 +31,7 @@ def _models_by_id(snap: Snapshot) -> dict[str, dict[str, Any]]:
     needs=("2.admin-login",),
 )
 def models_created(snap: Snapshot) -> Verdict:
-    """The three lesson models exist in LiteMaaS, available, with the right API base and backend name.
+    """The lesson's models exist in LiteMaaS, available, with the right API base and backend name.
 
     A model in LiteMaaS is a route in LiteLLM to a model served once in the shared namespace.
     """
@@ -76,7 +78,7 @@ def models_in_sync(snap: Snapshot) -> Verdict:
 @check(
     "3.pricing",
     lesson_ref="step-2-set-the-prices",
-    hint="Edit each model: the UI takes prices per million tokens (e.g. 0.1 input / 0.5 output for Llama-3.2-3B).",
+    hint="Edit each model: the UI takes prices per million tokens (e.g. {price_example}).",
     evidence="LiteMaaS models",
     needs=("3.models-created",),
 )
@@ -107,7 +109,7 @@ def pricing(snap: Snapshot) -> Verdict:
 @check(
     "3.restricted-model",
     lesson_ref="step-3-restrict-a-model",
-    hint="Edit TinyLlama-1.1B in Administrator › Models and turn on 'Restricted access'.",
+    hint="Edit {restricted_models} in Administrator › Models and turn on 'Restricted access'.",
     evidence="LiteMaaS models",
     needs=("3.models-created",),
 )
@@ -127,7 +129,7 @@ def restricted_model(snap: Snapshot) -> Verdict:
 @check(
     "3.user-budget",
     lesson_ref="step-4-set-your-budget-and-limits",
-    hint="In Administrator › Users, open your user and set max budget 50, TPM 20000 and RPM 60.",
+    hint="In Administrator › Users, open your user and set max budget {user_max_budget}, TPM {user_tpm} and RPM {user_rpm}.",
     evidence="LiteMaaS admin users + LiteLLM /user/info",
     needs=("2.admin-login",),
 )
@@ -151,7 +153,8 @@ def user_budget(snap: Snapshot) -> Verdict:
     ]
     if problems:
         return failed("; ".join(problems), litemaas=litemaas_values, litellm=litellm_values)
-    return passed("max budget 50, TPM 20000, RPM 60 in LiteMaaS and LiteLLM", litemaas=litemaas_values)
+    summary = ", ".join(f"{name} {want:g}" for name, want in expected.items())
+    return passed(f"{summary} in LiteMaaS and LiteLLM", litemaas=litemaas_values)
 
 
 def _equal(value: Any, expected: float) -> bool:
@@ -164,12 +167,15 @@ def _equal(value: Any, expected: float) -> bool:
 @check(
     "3.key-defaults",
     lesson_ref="step-5-set-api-key-defaults",
-    hint="In Administrator › Settings › API key defaults, set the default max budget to 10 and the maximum to 25.",
+    hint=(
+        "In Administrator › Settings › API key defaults, set the default max budget to {key_default_budget} "
+        "and the maximum to {key_max_budget}."
+    ),
     evidence="LiteMaaS admin settings",
     needs=("2.admin-login",),
 )
 def key_defaults(snap: Snapshot) -> Verdict:
-    """API-key defaults: default max budget 10, maximum 25.
+    """API-key defaults: default max budget {key_default_budget}, maximum {key_max_budget}.
 
     Defaults give every new key a budget; maximums stop users from raising it.
     """

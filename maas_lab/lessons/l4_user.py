@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from maas_lab.engine.model import Verdict, failed, passed, pending, skipped
 from maas_lab.engine.registry import check
-from maas_lab.evidence.litellm import error_message
-from maas_lab.evidence.snapshot import Snapshot
-from maas_lab.lessons.common import parse_time
+from maas_lab.evidence.services import error_message
+from maas_lab.evidence.values import parse_time
+from maas_lab.lessons.common import maas_install
 from maas_lab.lessons.keys import (
     SPEND_HINT,
     KeyMatch,
@@ -21,6 +22,9 @@ from maas_lab.lessons.keys import (
     successful_rows,
 )
 
+if TYPE_CHECKING:
+    from maas_lab.evidence.snapshot import Snapshot
+
 USAGE_ACTION = "POST_/api/v1/usage/analytics"
 REVEAL_ACTION = "POST_/api/v1/api-keys/:id/reveal"
 PLAYGROUND_WINDOW = timedelta(seconds=60)
@@ -29,12 +33,12 @@ PLAYGROUND_WINDOW = timedelta(seconds=60)
 @check(
     "4.subscriptions",
     lesson_ref="step-1-subscribe-to-models",
-    hint="In Models, subscribe to Llama-3.2-3B and Llama-3.2-3B-Instruct-FP8.",
+    hint="In Models, subscribe to {open_models}.",
     evidence="LiteMaaS subscriptions",
     needs=("2.admin-login",),
 )
 def subscriptions(snap: Snapshot) -> Verdict:
-    """You have active subscriptions to the two Llama models.
+    """You have active subscriptions to {open_models}.
 
     A key can only include models you hold an active subscription to.
     """
@@ -49,7 +53,10 @@ def subscriptions(snap: Snapshot) -> Verdict:
 @check(
     "4.restricted-approved",
     lesson_ref="step-2-request-the-restricted-model",
-    hint="Subscribe to TinyLlama-1.1B (it waits as pending), then approve it in Administrator › Subscriptions — do not edit its status.",
+    hint=(
+        "Subscribe to {restricted_models} (it waits as pending), then approve it in Administrator › Subscriptions — "
+        "do not edit its status."
+    ),
     evidence="LiteMaaS admin subscriptions + audit SUBSCRIPTION_APPROVED",
     needs=("3.restricted-model",),
 )
@@ -84,12 +91,12 @@ def restricted_approved(snap: Snapshot) -> Verdict:
 @check(
     "4.first-key",
     lesson_ref="step-3-create-your-first-key",
-    hint="In API Keys, create a key named my-first-key with the model Llama-3.2-3B.",
+    hint="In API Keys, create a key named {first_key} with the model(s) {first_key_models}.",
     evidence="LiteMaaS API keys",
     needs=("4.subscriptions",),
 )
 def first_key(snap: Snapshot) -> Verdict:
-    """Active key `my-first-key` with model Llama-3.2-3B.
+    """Active key `{first_key}` with {first_key_models}.
 
     A key is how applications reach models: scoped to models, tracked for spend.
     """
@@ -99,12 +106,12 @@ def first_key(snap: Snapshot) -> Verdict:
 @check(
     "4.multi-model-key",
     lesson_ref="step-4-create-a-multi-model-key",
-    hint="Create a key named multi-model-key with both Llama models and a max budget of 5.",
+    hint="Create a key named {multi_key} with {multi_key_models} and a max budget of {multi_key_budget}.",
     evidence="LiteMaaS API keys",
     needs=("4.subscriptions",),
 )
 def multi_model_key(snap: Snapshot) -> Verdict:
-    """Active key `multi-model-key` with both Llama models and max budget 5.
+    """Active key `{multi_key}` with {multi_key_models} and max budget {multi_key_budget}.
 
     One key can reach several models; its own budget caps what it may spend.
     """
@@ -149,7 +156,7 @@ def keys_used(snap: Snapshot) -> Verdict:
 @check(
     "4.two-models-called",
     lesson_ref="step-5-call-the-models",
-    hint="Send a chat completion to a second model (e.g. Llama-3.2-3B-Instruct-FP8 with multi-model-key). " + SPEND_HINT,
+    hint="Send a chat completion to a second model (e.g. {second_model} with {multi_key}). " + SPEND_HINT,
     evidence="LiteLLM /spend/logs (model_group)",
     needs=("2.admin-login",),
 )
@@ -223,6 +230,7 @@ def key_works(snap: Snapshot) -> Verdict:
     key = snap.settings.student_api_key()
     if key is None:
         return skipped("not requested: pass --api-key-env VAR", hint="Run: maas-lab check 4 --api-key-env MY_KEY_VARIABLE")
+    maas_install(snap)
     snap.redactor.remember(key.reveal())
     listing = snap.litellm.models_with_key(key)
     if not listing.ok:

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from maas_lab.engine.model import Status, Verdict, failed, passed, pending
+from maas_lab.engine.model import PrerequisiteMissing, Status, StudentWorkMissing, Verdict, failed, passed, pending
 from maas_lab.engine.registry import check
-from maas_lab.evidence.sensitive import Sensitive
-from maas_lab.evidence.snapshot import Snapshot
-from maas_lab.lessons.common import normalise_url, parse_time, pods_of, rollout
+from maas_lab.evidence.canopy import (
+    BACKEND_CONFIGMAP,
+    LITELLM_PORT,
+    LLAMA_STACK_URL,
+    ConfigProblem,
+    ProviderConfig,
+    backend_config,
+    env_secret_ref,
+    is_current_schema,
+    is_llama_stack,
+    last_write,
+    llama_stack_env,
+    provider_config,
+    user_config,
+)
+from maas_lab.evidence.values import normalise_url, parse_time
+from maas_lab.lessons.common import maas_install, pods_of, rollout
 from maas_lab.lessons.keys import (
     SPEND_HINT,
     is_alias_of,
@@ -25,166 +37,25 @@ from maas_lab.lessons.keys import (
     successful_rows,
 )
 
-PROVIDER_CONFIGMAPS = ("ogx-config", "llama-stack-config")  # the chart renamed it; older charts use the second
-BACKEND_CONFIGMAP, BACKEND_CONFIG_KEY = "canopy-config", "canopy-config.yaml"
-LLAMA_STACK_SERVICE = "llama-stack-service"
-LLAMA_STACK_PORT = 8321
-LLAMA_STACK_URL = f"http://{LLAMA_STACK_SERVICE}:{LLAMA_STACK_PORT}"
-LITELLM_PORT = 4000
-ENV_TOKEN = re.compile(r"^\$\{env\.([A-Za-z_][A-Za-z0-9_]*)(?::[=+]?[^}]*)?\}$")
+if TYPE_CHECKING:
+    from maas_lab.evidence.sensitive import Sensitive
+    from maas_lab.evidence.snapshot import Snapshot
+
 NOT_CANOPY_AGENTS = ("curl", "Mozilla", "maas-lab/")
 OLD_SCHEMA_FEATURE = {"summarization": "summarize"}
-OLD_SCHEMA_MARKERS = ("summarize", "LLAMA_STACK_URL")
 ARGO_APPS = {"llama stack": ("ogx-test", "llama-stack-test"), "sealed secrets": ("sealed-secrets-test",)}
-
-
-@dataclass(frozen=True)
-class Provider:
-    provider_id: str
-    url: str
-    token: Sensitive | None
-    token_source: str  # "literal", "Secret <name>/<key>", or why it is missing
-    token_hint: str | None = None  # what to change when the token cannot be resolved
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    configmap: dict[str, Any]
-    providers: list[Provider]
-    match: Provider | None
-    accepted: list[str]
 
 
 # -- evidence derivations -------------------------------------------------------------------------------------
 
 
-def _load_yaml(configmap: dict[str, Any], key: str) -> dict[str, Any] | str:
-    text = (configmap.get("data") or {}).get(key)
-    if text is None:
-        return f"ConfigMap {configmap['metadata']['name']} has no key {key}"
+def _providers(snap: Snapshot) -> ProviderConfig:
+    """The Llama Stack providers of {user}-canopy; a config the student broke fails the check asking."""
+    maas_install(snap)  # the provider must point at the student's LiteLLM: without it, nothing to compare with
     try:
-        data = yaml.safe_load(str(text))
-    except yaml.YAMLError:
-        return f"{configmap['metadata']['name']}/{key} is not valid YAML"
-    return data if isinstance(data, dict) else f"{configmap['metadata']['name']}/{key} is not a YAML mapping"
-
-
-def last_write(obj: dict[str, Any]) -> datetime | None:
-    """The last write of an object: newest managedFields time, else its creation."""
-    meta = obj.get("metadata") or {}
-    times = [parse_time(f.get("time")) for f in meta.get("managedFields") or []]
-    known = [t for t in times if t is not None]
-    return max(known) if known else parse_time(meta.get("creationTimestamp"))
-
-
-def accepted_urls(snap: Snapshot) -> list[str]:
-    """The student's LiteLLM `/v1`: its Route, or its in-cluster Service."""
-    install = snap.require_install()
-    namespace = snap.ns("maas")
-    urls = []
-    host = snap.route_host(install.litellm_route)
-    if host is None and snap.domain_or_none:
-        host = f"{install.litellm_route}-{namespace}.{snap.domain_or_none}"
-    if host:
-        urls.append(f"https://{host}/v1")
-    service = f"{install.litellm}.{namespace}"
-    urls += [f"http://{service}.svc:{LITELLM_PORT}/v1", f"http://{service}.svc.cluster.local:{LITELLM_PORT}/v1"]
-    return urls
-
-
-def _env_secret_ref(env: list[dict[str, Any]], variable: str) -> tuple[str, str] | None:
-    for item in env or []:
-        if item.get("name") == variable:
-            ref = ((item.get("valueFrom") or {}).get("secretKeyRef")) or {}
-            if ref.get("name") and ref.get("key"):
-                return str(ref["name"]), str(ref["key"])
-    return None
-
-
-def llama_stack_env(snap: Snapshot, namespace: str) -> list[dict[str, Any]]:
-    """Env of the Llama Stack server: from the LlamaStackDistribution, else the Deployment `llama-stack`."""
-    env: list[dict[str, Any]] = []
-    for lsd in snap.objects("llamastackdistributions", namespace):
-        env += (((lsd.get("spec") or {}).get("server") or {}).get("containerSpec") or {}).get("env") or []
-    deployment = snap.find("deployments", namespace, "llama-stack")
-    for container in ((((deployment or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []:
-        env += container.get("env") or []
-    return env
-
-
-def _resolve_token(snap: Snapshot, namespace: str, raw: Any) -> tuple[Sensitive | None, str, str | None]:
-    """The provider's token, where it came from, and (when unusable) what to change."""
-    key_name = snap.profile.keys.canopy.name
-    if raw is None or str(raw).strip() == "":
-        return None, "no api_token", None
-    text = str(raw).strip()
-    found = ENV_TOKEN.match(text)
-    if not found:
-        snap.redactor.remember(text)
-        return Sensitive(text), "literal", None
-    variable = found.group(1)
-    ref = _env_secret_ref(llama_stack_env(snap, namespace), variable)
-    if ref is None:
-        return None, f"api_token is ${{env.{variable}}}, but the Llama Stack server has no {variable} from a Secret", (
-            f"Either give the model its own token (your {key_name} key) in the Helm release llama-stack-operator-instance, "
-            f"or enable sealed_secrets there so that the LlamaStackDistribution takes {variable} from the Secret holding it."
-        )
-    name, item = ref
-    values = snap.secret(namespace, name)
-    if values is None:
-        return None, f"{variable} comes from Secret {name} (key {item}), which is not found in {namespace}", (
-            f"Create Secret {name} with key {item} (your {key_name} key) in {namespace}, "
-            "or give the model its own token instead; then restart Llama Stack."
-        )
-    value = values.get(item)
-    if value is None:
-        others = ", ".join(sorted(values)) or "none"
-        return None, f"{variable} comes from Secret {name}, which has no key {item} (its keys: {others})", (
-            f"Put your {key_name} key under the key {item} of Secret {name} in {namespace}, then restart Llama Stack."
-        )
-    return value, f"Secret {name}/{item}", None
-
-
-def _user_config(lsd: dict[str, Any]) -> str | None:
-    name = ((((lsd.get("spec") or {}).get("server") or {}).get("userConfig")) or {}).get("configMapName")
-    return str(name) if name else None
-
-
-def _lsd_configmaps(snap: Snapshot, namespace: str) -> list[str]:
-    return [n for lsd in snap.objects("llamastackdistributions", namespace) if (n := _user_config(lsd))]
-
-
-def provider_config(snap: Snapshot, namespace: str) -> ProviderConfig | str:
-    """The Llama Stack run config's `remote::vllm` providers, and the one that points at the student's LiteLLM.
-
-    Several checks ask; the snapshot derives it once a run.
-    """
-    return snap.once(("llama-stack providers", namespace), lambda: _read_provider_config(snap, namespace))
-
-
-def _read_provider_config(snap: Snapshot, namespace: str) -> ProviderConfig | str:
-    # The ConfigMap the LlamaStackDistribution names is the one Llama Stack runs; a leftover of the other name is not.
-    names = list(dict.fromkeys([*_lsd_configmaps(snap, namespace), *PROVIDER_CONFIGMAPS]))
-    configmap = next((c for n in names if (c := snap.find("configmaps", namespace, n))), None)
-    if configmap is None:
-        return f"no Llama Stack config (ConfigMap {' or '.join(PROVIDER_CONFIGMAPS)}) in {namespace}"
-    config = _load_yaml(configmap, "config.yaml")
-    if isinstance(config, str):
-        return config
-    providers = []
-    for item in ((config.get("providers") or {}).get("inference")) or []:
-        if not isinstance(item, dict) or item.get("provider_type") != "remote::vllm":
-            continue
-        settings = item.get("config") or {}
-        url = str(settings.get("base_url") or settings.get("url") or "")
-        token, source, hint = _resolve_token(snap, namespace, settings.get("api_token"))
-        providers.append(Provider(str(item.get("provider_id") or ""), url, token, source, hint))
-    accepted = accepted_urls(snap)
-    wanted = {normalise_url(u) for u in accepted}
-    matches = [p for p in providers if normalise_url(p.url) in wanted]
-    # Several providers may point at LiteLLM (e.g. one left without a token); the one that carries a token counts.
-    match = next((p for p in matches if p.token is not None), matches[0] if matches else None)
-    return ProviderConfig(configmap, providers, match, accepted)
+        return provider_config(snap, snap.ns("canopy"))
+    except ConfigProblem as problem:
+        raise StudentWorkMissing(str(problem)) from None
 
 
 def _host(url: str) -> str:
@@ -281,11 +152,12 @@ def key_state(snap: Snapshot, token: Sensitive) -> KeyState:
     return KeyState(key, twin, None)
 
 
-def _provider(snap: Snapshot) -> ProviderConfig:
-    found = provider_config(snap, snap.ns("canopy"))
-    if isinstance(found, str) or found.match is None:
-        raise RuntimeError("5.llamastack-provider passed but no provider matches")  # prerequisite guarantees it
-    return found
+def _matched_token(snap: Snapshot) -> tuple[ProviderConfig, Sensitive]:
+    """The provider config and the token of the provider that points at LiteLLM (5.llamastack-provider passed)."""
+    found = _providers(snap)
+    if found.match is None or found.match.token is None:
+        raise PrerequisiteMissing("5.llamastack-provider", "no provider with a token points at your LiteLLM")
+    return found, found.match.token
 
 
 # -- the checks --------------------------------------------------------------------------------------------
@@ -294,12 +166,12 @@ def _provider(snap: Snapshot) -> ProviderConfig:
 @check(
     "5.canopy-key",
     lesson_ref="step-1-create-the-canopy-key",
-    hint="Subscribe to Llama-3.2-3B-Instruct-FP8 and create a key named canopy-experiments with that model.",
+    hint="Subscribe to {canopy_key_models} and create a key named {canopy_key} with that model.",
     evidence="LiteMaaS API keys",
     needs=("2.admin-login",),
 )
 def canopy_key(snap: Snapshot) -> Verdict:
-    """Active key `canopy-experiments` with Llama-3.2-3B-Instruct-FP8.
+    """Active key `{canopy_key}` with {canopy_key_models}.
 
     One key per application: Canopy's usage is tracked (and can be revoked) on its own.
     """
@@ -310,8 +182,8 @@ def canopy_key(snap: Snapshot) -> Verdict:
     "5.llamastack-provider",
     lesson_ref="step-2-point-llama-stack-at-litemaas",
     hint=(
-        "Upgrade the Helm release llama-stack-operator-instance: add a model named Llama-3.2-3B-Instruct-FP8 with "
-        "url https://litemaas-litellm-<USER_NAME>-maas.<CLUSTER_DOMAIN>/v1 and your canopy-experiments key as token."
+        "Upgrade the Helm release llama-stack-operator-instance: add a model named {canopy_model} with "
+        "url https://litemaas-litellm-<USER_NAME>-maas.<CLUSTER_DOMAIN>/v1 and your {canopy_key} key as token."
     ),
     evidence="K8s ConfigMap ogx-config (or llama-stack-config) in {user}-canopy, + the Secret its token comes from",
     needs=("1.canopy-running",),
@@ -321,9 +193,7 @@ def llamastack_provider(snap: Snapshot) -> Verdict:
 
     Llama Stack is the only part of Canopy that holds the model endpoint and the key.
     """
-    found = provider_config(snap, snap.ns("canopy"))
-    if isinstance(found, str):
-        return failed(found)
+    found = _providers(snap)
     urls = {p.provider_id: p.url for p in found.providers}
     if found.match is None:
         near = next((p for p in found.providers if "litellm" in p.url or "litemaas" in p.url), None)
@@ -341,7 +211,7 @@ def llamastack_provider(snap: Snapshot) -> Verdict:
             providers=urls,
         )
     match = found.match
-    evidence = {"configmap": found.configmap["metadata"]["name"], "provider_id": match.provider_id, "url": match.url}
+    evidence = {"configmap": found.name, "provider_id": match.provider_id, "url": match.url}
     if match.token is None:
         return failed(f"provider {match.provider_id} has no usable token: {match.token_source}", hint=match.token_hint, **evidence)
     return passed(
@@ -355,7 +225,7 @@ def llamastack_provider(snap: Snapshot) -> Verdict:
 @check(
     "5.token-is-student-key",
     lesson_ref="step-2-point-llama-stack-at-litemaas",
-    hint="Use your own active canopy-experiments key as the provider token (create a new key if you revoked it), then restart Llama Stack.",
+    hint="Use your own active {canopy_key} key as the provider token (create a new key if you revoked it), then restart Llama Stack.",
     evidence="K8s token (SHA-256 only) + LiteLLM /key/list + LiteMaaS keys",
     needs=("5.llamastack-provider", "2.admin-login"),
 )
@@ -364,41 +234,20 @@ def token_is_student_key(snap: Snapshot) -> Verdict:
 
     A classmate's key would charge them; a revoked key fails at the first request.
     """
-    provider = _provider(snap).match
-    assert provider is not None and provider.token is not None
-    state = key_state(snap, provider.token)
-    evidence = {"token": provider.token.fingerprint}
+    _found, token = _matched_token(snap)
+    state = key_state(snap, token)
+    evidence = {"token": token.fingerprint}
     if state.problem:
-        return failed(f"the token {provider.token.fingerprint} {state.problem}", **evidence)
+        return failed(f"the token {token.fingerprint} {state.problem}", **evidence)
     alias = str((state.litellm or {}).get("key_alias") or "")
     return passed(f"the token is your active key {state.name}", key_alias=alias, **evidence)
-
-
-def _backend_config(snap: Snapshot) -> dict[str, Any] | str:
-    namespace = snap.ns("canopy")
-    configmap = snap.find("configmaps", namespace, BACKEND_CONFIGMAP)
-    if configmap is None:
-        return f"ConfigMap {BACKEND_CONFIGMAP} not found in {namespace}"
-    return snap.once(("canopy backend config", namespace), lambda: _load_yaml(configmap, BACKEND_CONFIG_KEY))
-
-
-def _is_llama_stack(url: str, namespace: str, *, with_v1: bool) -> bool:
-    suffix = "/v1" if with_v1 else ""
-    hosts = (LLAMA_STACK_SERVICE, f"{LLAMA_STACK_SERVICE}.{namespace}", f"{LLAMA_STACK_SERVICE}.{namespace}.svc")
-    wanted = {normalise_url(f"http://{h}:{LLAMA_STACK_PORT}{suffix}") for h in hosts}
-    return normalise_url(url) in wanted
-
-
-def _is_current_schema(config: dict[str, Any]) -> bool:
-    """The current backend reads `summarization` + per-feature endpoints; the pre-MLflow one `summarize` + LLAMA_STACK_URL."""
-    return "summarization" in config or not any(marker in config for marker in OLD_SCHEMA_MARKERS)
 
 
 @check(
     "5.backend-model",
     lesson_ref="step-3-switch-the-canopy-backend-model",
     hint=(
-        "Upgrade the canopy-backend release: every enabled feature's model must be vllm-<provider>/Llama-3.2-3B-Instruct-FP8 "
+        "Upgrade the canopy-backend release: every enabled feature's model must be vllm-<provider>/{canopy_model} "
         "and its endpoint http://llama-stack-service:8321/v1."
     ),
     evidence="K8s ConfigMap canopy-config",
@@ -409,15 +258,17 @@ def backend_model(snap: Snapshot) -> Verdict:
 
     The backend names models as Llama Stack sees them: `vllm-<provider>/<model>`.
     """
-    provider = _provider(snap).match
-    assert provider is not None
-    config = _backend_config(snap)
-    if isinstance(config, str):
-        return failed(config)
+    provider = _providers(snap).match
+    if provider is None:
+        raise PrerequisiteMissing("5.llamastack-provider", "no provider points at your LiteLLM")
     namespace = snap.ns("canopy")
+    try:
+        config = backend_config(snap, namespace)
+    except ConfigProblem as problem:
+        return failed(str(problem))
     model = snap.profile.canopy.model
     expected = f"{provider.provider_id}/{model}"
-    current = _is_current_schema(config)
+    current = is_current_schema(config)
     schema = "current" if current else "older"
     # (field, value it has, why it is wrong) -> the features that share that mistake, so each is said once
     found: dict[tuple[str, str, str], list[str]] = {}
@@ -441,7 +292,7 @@ def backend_model(snap: Snapshot) -> Verdict:
                 why = f"expected {expected}"
             found.setdefault(("model", used, why), []).append(key)
         endpoint = str(section.get("endpoint") or "")
-        if current and not _is_llama_stack(endpoint, namespace, with_v1=True):
+        if current and not is_llama_stack(endpoint, namespace, with_v1=True):
             wrong_endpoint.append(key)
             found.setdefault(("endpoint", endpoint, f"not Llama Stack ({LLAMA_STACK_URL}/v1)"), []).append(key)
     problems = [
@@ -449,7 +300,7 @@ def backend_model(snap: Snapshot) -> Verdict:
         for (field, value, why), keys in found.items()
     ]
     stack_url = str(config.get("LLAMA_STACK_URL") or "")
-    stack_url_wrong = not current and not any(_is_llama_stack(stack_url, namespace, with_v1=v1) for v1 in (False, True))
+    stack_url_wrong = not current and not any(is_llama_stack(stack_url, namespace, with_v1=v1) for v1 in (False, True))
     if stack_url_wrong:
         problems.append(f"LLAMA_STACK_URL is {stack_url or 'not set'}: not Llama Stack ({LLAMA_STACK_URL})")
     if not enabled:
@@ -477,7 +328,7 @@ def _backend_hint(wrong_model: list[str], wrong_endpoint: list[str], stack_url_w
 def _llama_stack_deployment(snap: Snapshot, configmap: str) -> str:
     """The operator names the Deployment after the LlamaStackDistribution that uses this config (normally llama-stack)."""
     for lsd in snap.objects("llamastackdistributions", snap.ns("canopy")):
-        if _user_config(lsd) == configmap:
+        if user_config(lsd) == configmap:
             return str(lsd["metadata"]["name"])
     return "llama-stack"
 
@@ -509,9 +360,9 @@ def rolled_out(snap: Snapshot) -> Verdict:
     A ConfigMap change reaches a running pod only after a restart.
     """
     namespace = snap.ns("canopy")
-    provider = _provider(snap)
+    provider = _providers(snap)
     backend_cm = snap.find("configmaps", namespace, BACKEND_CONFIGMAP) or {"metadata": {"name": BACKEND_CONFIGMAP}}
-    targets = [(_llama_stack_deployment(snap, provider.configmap["metadata"]["name"]), provider.configmap), ("canopy-backend", backend_cm)]
+    targets = [(_llama_stack_deployment(snap, provider.name), provider.configmap), ("canopy-backend", backend_cm)]
     states = [rollout(snap, "Deployment", namespace, name, what=name) for name, _cm in targets]
     # A broken workload outranks one still converging: pending only when nothing has failed.
     for wanted in (Status.FAIL, Status.ERROR, Status.PENDING):
@@ -539,9 +390,8 @@ def traffic_through_maas(snap: Snapshot) -> Verdict:
 
     Spend on the Canopy key, from Canopy itself (not curl or a browser), proves the integration end to end.
     """
-    provider = _provider(snap)
-    assert provider.match is not None and provider.match.token is not None
-    key = matched_key(snap, provider.match.token)
+    provider, token_value = _matched_token(snap)
+    key = matched_key(snap, token_value)
     token = str((key or {}).get("token") or "")
     since = last_write(provider.configmap)
     model = snap.profile.canopy.model
@@ -574,7 +424,7 @@ def _values_file(app: str) -> str:
     "5.gitops-test",
     lesson_ref="step-5-take-it-to-test-with-gitops",
     hint=(
-        "Seal the Secret llama-fp8-maas-token (key api_token) for <USER_NAME>-test, commit the sealed-secrets and ogx configs, "
+        "Seal the Secret {gitops_secret} (key {gitops_key}) for <USER_NAME>-test, commit the sealed-secrets and ogx configs, "
         "and let Argo CD sync."
     ),
     evidence="K8s Secret + LlamaStackDistribution in {user}-test; Argo CD Applications in {user}-toolings",
@@ -628,7 +478,7 @@ def gitops_test(snap: Snapshot) -> Verdict:
             hint=f"Seal your own active {snap.profile.keys.canopy.name} key as {gitops.secret} (key {gitops.key}) for {test_ns}, "
             "commit it, and let Argo CD sync.",
         )
-    ref = _env_secret_ref(llama_stack_env(snap, test_ns), "API_TOKEN")
+    ref = env_secret_ref(llama_stack_env(snap, test_ns), "API_TOKEN")
     if ref != (gitops.secret, gitops.key):
         source = f"from {ref[0]}/{ref[1]}" if ref else "from no Secret"
         return failed(

@@ -1101,6 +1101,19 @@ class FakeLiteLLM(AppServer):
         start_date = request.arg("start_date")
         end_date = request.arg("end_date")
         rows = self.state.spend_logs
+        if start_date is not None and end_date is not None and request.arg("summarize") == "false":
+            # Individual rows of the window, newest first (recorded: litellm-spend-logs-user-window-unsummarized.json).
+            try:
+                start, end = _parse_day(start_date), _parse_day(end_date)
+            except ValueError as exc:
+                return _proxy_error(500, f"/spend/logs Error{exc}", "internal_error")
+            window = [r for r in rows if start <= _row_start(r) < end]
+            if api_key is not None:
+                token = hash_key(api_key) if api_key.startswith("sk-") else api_key
+                window = [r for r in window if r.get("api_key") == token]
+            elif user_id is not None:
+                window = [r for r in window if r.get("user") == user_id]
+            return json_response(200, sorted(window, key=_row_start, reverse=True))
         if start_date is not None and end_date is not None:
             try:
                 return json_response(
