@@ -1,0 +1,216 @@
+"""Verdicts a student can trust: plain words for public defaults, fail (never error) for YAML of any shape,
+activity and spend read completely but bounded, skips that name what they wait for in every mode, and
+titles/hints templated from the profile."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from maas_lab.engine.model import Outcome, Status
+from tests.fakes import litellm as fl
+from tests.fakes import litemaas as fm
+from tests.fixtures.cluster import USER, llama_stack_run_config, vllm_provider
+from tests.fixtures.world import BROWSER, CLASSMATE_ID, KEYS, STUDENT_ID, World
+from tests.lab import Lab, result
+
+MAAS, CANOPY = f"{USER}-maas", f"{USER}-canopy"
+
+
+# -- public defaults ------------------------------------------------------------------------------------------
+
+
+def test_changeme_is_said_plainly_in_message_and_hint(lab: Lab, world: World) -> None:
+    world.set_secret("litemaas-postgresql", "password", "changeme")
+    lab.load(world)
+    verdict = result(lab.grade([2]), "2.no-default-secrets")
+    assert verdict.status is Status.FAIL
+    assert verdict.message == "still `changeme`: litemaas-postgresql/password"
+    assert "Replace every `changeme` in my-values.yaml" in verdict.hint
+    assert "…#" not in verdict.message + verdict.hint
+
+
+def test_changeme_among_admin_keys_is_named_too(lab: Lab, world: World) -> None:
+    world.set_secret("litemaas-backend", "admin-api-keys", "ltm_admin_4f5e6d7c8b9a0f1e,changeme")
+    lab.load(world)
+    verdict = result(lab.grade([2]), "2.no-default-secrets")
+    assert verdict.status is Status.FAIL and verdict.message == "still `changeme`: litemaas-backend/admin-api-keys"
+
+
+# -- ConfigMaps of the wrong shape: fail with a hint, never error -----------------------------------------------
+
+WRONG_SHAPES = {
+    "providers is a list": "providers: [inference]\n",
+    "inference is a mapping": "providers: {inference: {provider_type: remote::vllm}}\n",
+    "config is a string": "providers:\n  inference:\n  - {provider_id: x, provider_type: remote::vllm, config: oops}\n",
+    "url is a list": "providers:\n  inference:\n  - {provider_id: x, provider_type: remote::vllm, config: {url: [a, b], api_token: t}}\n",
+    "api_token is a mapping": "providers:\n  inference:\n  - {provider_id: x, provider_type: remote::vllm, config: {url: x, api_token: {a: b}}}\n",
+    "an item is a string": "providers:\n  inference: [remote::vllm]\n",
+    "a number": "42\n",
+    "a list": "- a\n- b\n",
+    "not YAML": "providers: [unclosed\n",
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(WRONG_SHAPES))
+def test_llama_stack_config_of_the_wrong_shape_fails_with_a_hint(lab: Lab, world: World, shape: str) -> None:
+    world.find("ConfigMap", "ogx-config", CANOPY)["data"]["config.yaml"] = WRONG_SHAPES[shape]
+    lab.load(world)
+    report = lab.grade([5])
+    verdict = result(report, "5.llamastack-provider")
+    assert verdict.status is Status.FAIL, f"{shape}: {verdict.status.value}: {verdict.message}"
+    assert verdict.hint
+    assert report.outcome is Outcome.FAIL  # not could_not_grade: the student's YAML, the student's fix
+
+
+@pytest.mark.parametrize("text", ["summarization: oops\n", "- a\n", "summarization: {enabled: true, model: [1], endpoint: {a: 1}}\n", "{"])
+def test_canopy_backend_config_of_the_wrong_shape_fails(lab: Lab, world: World, text: str) -> None:
+    world.find("ConfigMap", "canopy-config", CANOPY)["data"]["canopy-config.yaml"] = text
+    lab.load(world)
+    verdict = result(lab.grade([5]), "5.backend-model")
+    assert verdict.status is Status.FAIL and verdict.hint
+
+
+def test_env_entries_of_the_wrong_shape_are_the_students_side(lab: Lab, world: World) -> None:
+    providers = [vllm_provider("vllm-x", f"https://litemaas-litellm-{USER}-maas.apps.example.com/v1", "${env.API_TOKEN}")]
+    world.find("ConfigMap", "ogx-config", CANOPY)["data"]["config.yaml"] = llama_stack_run_config(providers)
+    world.find("LlamaStackDistribution", "llama-stack", CANOPY)["spec"]["server"]["containerSpec"]["env"] = ["API_TOKEN", {"name": "API_TOKEN", "valueFrom": "x"}]
+    lab.load(world)
+    verdict = result(lab.grade([5]), "5.llamastack-provider")
+    assert verdict.status is Status.FAIL and "API_TOKEN" in verdict.message and verdict.hint
+
+
+# -- activity fallback: the admin audit list asked for the student's rows, every page ---------------------------
+
+
+def _refuse_the_students_jwt(world: World) -> None:
+    """The backend restarted with another JWT secret than its Secret says: every minted JWT is refused."""
+    world.set_secret("litemaas-backend", "jwt-secret", "jwt-n0t-what-the-backend-uses-1234")
+
+
+def test_audit_viewed_survives_150_newer_rows_of_others(lab: Lab, world: World) -> None:
+    _refuse_the_students_jwt(world)
+    for minute in range(150):
+        world.litemaas.audit.append(fm.make_api_access(CLASSMATE_ID, "GET", "/api/v1/admin/audit", user_agent=BROWSER,
+                                                       created_at=world.now - timedelta(minutes=1, seconds=minute)))
+    lab.load(world)
+    verdict = result(lab.grade([3], only=["3.audit-viewed"]), "3.audit-viewed")
+    assert verdict.status is Status.PASS, verdict.message
+    asked = lab.litemaas.requests_matching(r"^/api/v1/admin/audit$", "GET")
+    assert asked and all(r.query.get("userId") == [STUDENT_ID] for r in asked if r.query.get("action") == ["GET_/api/v1/admin/audit"])
+
+
+def test_role_assigned_finds_a_change_beyond_the_first_page(lab: Lab, world: World) -> None:
+    _refuse_the_students_jwt(world)
+    for index in range(120):  # the student later changed 120 other users: the classmate's change is on page 2
+        world.litemaas.audit.append(fm.make_audit("USER_UPDATE", user_id=STUDENT_ID, resource_type="USER", resource_id=f"other-{index}",
+                                                  metadata={"roles": ["user"]}, created_at=world.now - timedelta(minutes=10, seconds=index)))
+    lab.load(world)
+    verdict = result(lab.grade([3], only=["3.role-assigned"]), "3.role-assigned")
+    assert verdict.status is Status.PASS, verdict.message
+    pages = {r.query.get("page", ["1"])[0] for r in lab.litemaas.requests_matching(r"^/api/v1/admin/audit$") if r.query.get("action") == ["USER_UPDATE"]}
+    assert pages == {"1", "2"}
+
+
+# -- spend logs: a date window, one row each -------------------------------------------------------------------
+
+
+def test_spend_logs_are_read_in_a_window_and_ignore_others(lab: Lab, world: World) -> None:
+    other = fl.hash_key("sk-SomebodyElsesKeyEEEEEEE")
+    for index in range(150):
+        world.litellm.spend_logs.append(fl.make_spend_row(other, user_id=CLASSMATE_ID, model_group="Llama-3.2-3B", backend_model="llama32",
+                                                          user_agent="curl/8.5.0", start=world.now - timedelta(minutes=index)))
+    token = fl.hash_key(KEYS["my-first-key"][0])
+    for index in range(120):  # a year-old history of a key of the same user, long deleted
+        world.litellm.spend_logs.append(fl.make_spend_row(fl.hash_key(f"sk-OldKey{index:016d}"), user_id=STUDENT_ID, model_group="Llama-3.2-3B",
+                                                          backend_model="llama32", user_agent="curl/8.5.0", start=world.now - timedelta(days=365)))
+    lab.load(world)
+    report = lab.grade([4])
+    for check_id in ("4.keys-used", "4.two-models-called", "4.playground"):
+        assert result(report, check_id).status is Status.PASS, check_id
+    asked = lab.litellm.requests_matching(r"^/spend/logs$", "GET")
+    assert len(asked) == 1
+    query = {k: v[0] for k, v in asked[0].query.items()}
+    assert query["user_id"] == STUDENT_ID and query["summarize"] == "false"
+    assert query["start_date"] == (world.now - timedelta(hours=2)).date().isoformat()
+    assert query["end_date"] == (world.now + timedelta(days=1)).date().isoformat()
+    assert token  # the student's rows of current keys are within the window
+
+
+# -- public endpoints carry no credential ----------------------------------------------------------------------
+
+
+def test_the_public_model_list_is_read_without_a_credential(lab: Lab) -> None:
+    lab.grade([3])
+    listed = lab.litemaas.requests_matching(r"^/api/v1/models$", "GET")
+    assert listed, "the model list was not read"
+    assert all("authorization" not in {k.lower() for k in r.headers} for r in listed)
+
+
+# -- a skip names the check it waits for, the same way in every mode ---------------------------------------------
+
+
+def _drop_the_maas_project(world: World) -> None:
+    world.drop(lambda o: o["metadata"].get("namespace") == MAAS or (o["kind"] == "Namespace" and o["metadata"]["name"] == MAAS))
+
+
+def test_a_missing_project_is_named_the_same_under_check_and_grade(lab: Lab, world: World, openshift, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _drop_the_maas_project(world)
+    lab.load(world)
+    monkeypatch.setenv("MY_KEY", KEYS["multi-model-key"][0])
+    admin = openshift.write_kubeconfig(tmp_path / "admin", token="tok-admin")
+    messages = {}
+    for mode, overrides in (("check", {}), ("grade", {"kubeconfig": str(admin), "user": USER, "on_behalf": True})):
+        report = lab.grade([4, 5], api_key_env="MY_KEY", **overrides)
+        messages[mode] = {c: (result(report, c).status, result(report, c).message) for c in ("4.key-works", "5.llamastack-provider")}
+    assert messages["check"] == messages["grade"]
+    for status, message in messages["check"].values():
+        assert status is Status.SKIP and message == f"needs 2.namespace (lesson 2): project {MAAS} not found"
+
+
+# -- templated from the profile -------------------------------------------------------------------------------
+
+
+def _profile_with(tmp_path: Path, **changes: object) -> Path:
+    from importlib import resources
+
+    data = yaml.safe_load(resources.files("maas_lab.profiles").joinpath("ai501.yaml").read_text("utf-8"))
+    for dotted, value in changes.items():
+        node = data
+        *path, last = dotted.split("__")
+        for part in path:
+            node = node[part]
+        node[last] = value
+    path_ = tmp_path / "course.yaml"
+    path_.write_text(yaml.safe_dump(data), "utf-8")
+    return path_
+
+
+def test_user_budget_speaks_the_profiles_numbers(lab: Lab, world: World, tmp_path: Path) -> None:
+    profile = _profile_with(tmp_path, budgets__user={"max_budget": 80, "tpm": 30000, "rpm": 90})
+    world.user_row().update(maxBudget=80, tpmLimit=30000, rpmLimit=90)
+    world.litellm.user_by_id(STUDENT_ID).update(max_budget=80, tpm_limit=30000, rpm_limit=90)  # type: ignore[union-attr]
+    lab.load(world)
+    passing = result(lab.grade([3], profile=str(profile)), "3.user-budget")
+    assert passing.status is Status.PASS and "80" in passing.message and "30000" in passing.message and "90" in passing.message
+    assert "50" not in passing.message and "20000" not in passing.message
+    world.user_row().update(maxBudget=50, tpmLimit=20000, rpmLimit=60)
+    lab.load(world)
+    failing = result(lab.grade([3], profile=str(profile)), "3.user-budget")
+    assert failing.status is Status.FAIL
+    assert "max budget 80, TPM 30000 and RPM 90" in failing.hint and "20000" not in failing.hint
+
+
+def test_titles_and_hints_follow_the_profile_and_the_user(lab: Lab, world: World, tmp_path: Path) -> None:
+    profile = _profile_with(tmp_path, budgets__key_defaults={"max_budget": 7}, budgets__key_maximums={"max_budget": 9})
+    lab.load(world)
+    report = lab.grade([1, 3], profile=str(profile))
+    key_defaults = result(report, "3.key-defaults")
+    assert key_defaults.check.title == "API-key defaults: default max budget 7, maximum 9."
+    assert key_defaults.status is Status.FAIL and "default max budget to 7 and the maximum to 9" in key_defaults.hint
+    assert result(report, "1.can-create-project").check.title == f"You may create the {USER}-maas project (or it exists already)."
+    assert all("{" not in r.check.title for r in report.results)
