@@ -7,12 +7,26 @@ import pytest
 
 from maas_lab.engine.model import Outcome, Status
 from maas_lab.engine.registry import load_checks
+from tests.fixtures.conditions import CONDITIONS
 from tests.fixtures.omissions import OMISSIONS
 from tests.fixtures.world import World
 from tests.lab import Lab, result, statuses
 
 # Checks whose failing fixture needs more than a mutated world (they are tested in their own test below).
 SPECIAL = {"1.logged-in", "4.key-works"}
+# Conditions whose step, left out, also fails a check of the same lesson that reads the same evidence.
+ALSO_FAILING: dict[tuple[str, str], set[str]] = {
+    ("2.no-default-secrets", "an admin API key changeme"): {"2.keys-consistent"},  # `changeme` lacks the ltm_admin_ prefix
+    ("2.keys-consistent", "a Secret missing"): {"2.no-default-secrets"},  # both read the release's Secrets
+    ("4.multi-model-key", "key missing"): {"4.playground"},  # the playground was used with that key
+    ("4.keys-used", "multi-model key unused"): {"4.playground"},
+    ("4.two-models-called", "the second model only called by maas-lab"): {"4.playground"},
+    # Canopy's key is also the provider token and the sealed test Secret: one revoked key breaks all three.
+    ("5.canopy-key", "key revoked"): {"5.token-is-student-key", "5.gitops-test"},
+    ("5.token-is-student-key", "the key is revoked"): {"5.canopy-key", "5.gitops-test"},
+    ("5.token-is-student-key", "LiteLLM has the key blocked"): {"5.gitops-test"},
+    ("5.token-is-student-key", "the key expired"): {"5.gitops-test"},
+}
 
 
 def test_the_reference_solution_gets_full_marks(lab: Lab) -> None:
@@ -40,3 +54,16 @@ def test_each_omission_fails_its_check(lab: Lab, world: World, check_id: str) ->
     assert verdict.hint, f"{check_id} failed without a hint"
     assert verdict.points == 0
     assert report.outcome is (Outcome.FAIL if verdict.check.required else Outcome.PASS)
+
+
+@pytest.mark.parametrize(("check_id", "condition"), [(c, n) for c, n, _m in CONDITIONS], ids=[f"{c}:{n}" for c, n, _m in CONDITIONS])
+def test_each_condition_alone_fails_its_check(lab: Lab, world: World, check_id: str, condition: str) -> None:
+    mutation = next(m for c, n, m in CONDITIONS if (c, n) == (check_id, condition))
+    mutation(world)
+    lab.load(world)
+    report = lab.grade([int(check_id[0])])
+    verdict = result(report, check_id)
+    assert verdict.status is Status.FAIL, f"{check_id} ({condition}): {verdict.status.value}: {verdict.message}"
+    assert verdict.hint, f"{check_id} ({condition}) failed without a hint"
+    others = {r.check.id: r.message for r in report.results if r.status is Status.FAIL and r.check.id != check_id}
+    assert not (set(others) - ALSO_FAILING.get((check_id, condition), set())), others

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 from maas_lab.engine.model import StudentWorkMissing, Verdict, failed, passed
 from maas_lab.engine.registry import check
@@ -334,8 +334,11 @@ def oauth(snap: Snapshot) -> Verdict:
         annotations = ((sa or {}).get("metadata") or {}).get("annotations") or {}
         redirects = [v for k, v in annotations.items() if k.startswith("serviceaccounts.openshift.io/oauth-redirecturi")]
         where = f"ServiceAccount {account}"
+    elif client_id and install.recipe == "helm":
+        expected = f"system:serviceaccount:{namespace}:{install.service_account}"
+        return failed(f"the backend Secret's oauth-client-id is {client_id}; the chart's OAuth client is {expected}")
     elif client_id:
-        client = snap.cluster_object(f"/apis/oauth.openshift.io/v1/oauthclients/{client_id}")
+        client = snap.cluster_object(f"/apis/oauth.openshift.io/v1/oauthclients/{quote(client_id, safe='')}")
         redirects = list((client or {}).get("redirectURIs") or [])
         where = f"OAuthClient {client_id}"
         if client is None:
