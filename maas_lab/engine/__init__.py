@@ -1,1 +1,1 @@
-"""The engine: check records, the registry and the runner. It knows nothing of LiteMaaS."""
+"""The engine: check records, the registry and the runner. It knows nothing of the course it grades."""

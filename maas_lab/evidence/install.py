@@ -19,7 +19,6 @@ class Install:
     backend: str
     litellm: str
     postgres: str
-    redis: str
     frontend_route: str
     litellm_route: str
     backend_secret: str
@@ -42,7 +41,6 @@ def helm_install(release: str, frontend_name: str | None = None) -> Install:
         backend=f"{fullname}-backend",
         litellm=f"{fullname}-litellm",
         postgres=f"{fullname}-postgresql",
-        redis=f"{fullname}-redis",
         frontend_route=fullname,
         litellm_route=f"{fullname}-litellm",
         backend_secret=f"{fullname}-backend",
@@ -59,7 +57,6 @@ KUSTOMIZE = Install(
     backend="backend",
     litellm="litellm",
     postgres="postgres",
-    redis="litellm-redis",
     frontend_route="litemaas",
     litellm_route="litellm",
     backend_secret="backend-secret",

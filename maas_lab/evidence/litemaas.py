@@ -88,7 +88,6 @@ class LiteMaaS:
         self.admin_key = admin_key
         self._jwt_secret = jwt_secret
         self._secret_name = secret_name
-        self._student: StudentUser | None = None
         self._jwt: Sensitive | None = None
         self.admin_key_refused = False
 
@@ -96,7 +95,6 @@ class LiteMaaS:
 
     def act_as(self, student: StudentUser) -> None:
         """Mint the JWT for the student's own user; needed by self-scoped reads."""
-        self._student = student
         self._jwt = mint_jwt(self._jwt_secret, student) if self._jwt_secret else None
 
     @property

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable
 from typing import Any
 
 # Shapes of secrets that may reach us from outside (error bodies echo tokens); scrubbed from every output.
@@ -76,10 +75,6 @@ class Redactor:
         if len(value) >= 6 and value not in PUBLIC_DEFAULTS:
             self._values.add(value)
             self._values.add(base64.b64encode(value.encode()).decode())
-
-    def remember_all(self, values: Iterable[str]) -> None:
-        for value in values:
-            self.remember(value)
 
     def scrub(self, text: str) -> str:
         for value in sorted(self._values, key=len, reverse=True):
