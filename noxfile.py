@@ -1,4 +1,5 @@
-"""Sessions: `nox -s tests` (no cluster, no network), `lint`, `typecheck`, `integration` (real LiteLLM from PyPI)."""
+"""Sessions: `nox -s tests` (no cluster, no network), `lint`, `typecheck`, `integration` (real LiteLLM from PyPI),
+`mutation` (mutmut over the checks and the engine)."""
 
 from __future__ import annotations
 
@@ -32,3 +33,14 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     session.install("-e", ".", "mypy", "types-PyYAML")
     session.run("mypy", "maas_lab")
+
+
+@nox.session(python="3.11")
+def mutation(session: nox.Session) -> None:
+    """Mutation testing of maas_lab/lessons and maas_lab/engine (mutmut; config in pyproject.toml). Long: not in .ci/run.
+
+    `nox -s mutation -- "maas_lab.engine*"` runs one module's mutants; the figure goes in RELIABILITY.md.
+    """
+    session.install("-e", ".[test]", "mutmut>=3.8,<4")
+    session.run("mutmut", "run", "--max-children", "2", *session.posargs)
+    session.run("mutmut", "results", success_codes=[0, 1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from maas_lab.engine.model import Check, CheckFunction, Lesson
 from maas_lab.errors import UsageError
@@ -37,6 +37,7 @@ class _CourseLessons(Mapping[int, Lesson]):
 LESSONS: Mapping[int, Lesson] = _CourseLessons()
 
 CHECKS: dict[str, Check] = {}
+_REGISTERED: list[tuple[str, dict[str, Any], CheckFunction]] = []
 
 
 def check(
@@ -49,38 +50,49 @@ def check(
     required: bool = True,
     smoke: bool = False,
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check. The docstring's first line is the title students see; the rest says why it matters.
+    """Register a check: `check("2.routes", …)(routes)`. The docstring's first line is the title students see; the
+    rest says why it matters. `lesson_ref` is the anchor of the lesson section; points come from the profile.
 
-    `lesson_ref` is the anchor of the lesson section (`step-4-install-with-helm`); points come from the profile.
+    Registration only records; `load_checks` builds the Check records, so the registry runs when checks are loaded.
     """
+    options = {"lesson_ref": lesson_ref, "hint": hint, "evidence": evidence, "needs": needs, "required": required, "smoke": smoke}
 
     def register(function: CheckFunction) -> CheckFunction:
-        if check_id in CHECKS:
-            raise RuntimeError(f"duplicate check id {check_id}")
-        lesson = int(check_id.split(".", 1)[0])
-        doc = (function.__doc__ or "").strip()
-        title, _, description = doc.partition("\n")
-        CHECKS[check_id] = Check(
-            id=check_id,
-            lesson=lesson,
-            title=title.strip(),
-            description=" ".join(description.split()),
-            function=function,
-            hint=hint,
-            lesson_ref=f"{LESSONS[lesson].file}#{lesson_ref}",
-            evidence=evidence,
-            needs=needs,
-            required=required,
-            smoke=smoke,
-        )
+        _REGISTERED.append((check_id, options, function))
         return function
 
     return register
 
 
+def _build(check_id: str, options: dict[str, Any], function: CheckFunction) -> Check:
+    lesson = int(check_id.split(".", 1)[0])
+    doc = (function.__doc__ or "").strip()
+    title, _, description = doc.partition("\n")
+    return Check(
+        id=check_id,
+        lesson=lesson,
+        title=title.strip(),
+        description=" ".join(description.split()),
+        function=function,
+        hint=options["hint"],
+        lesson_ref=f"{LESSONS[lesson].file}#{options['lesson_ref']}",
+        evidence=options["evidence"],
+        needs=options["needs"],
+        required=options["required"],
+        smoke=options["smoke"],
+    )
+
+
 def load_checks() -> dict[str, Check]:
+    """Every check of the course, in the order the lessons teach them."""
     for module in importlib.import_module(COURSE_PACKAGE).MODULES:
         importlib.import_module(module)
+    if len(CHECKS) != len(_REGISTERED):
+        CHECKS.clear()
+        for check_id, options, function in _REGISTERED:
+            if check_id in CHECKS:
+                raise RuntimeError(f"duplicate check id {check_id}")
+            CHECKS[check_id] = _build(check_id, options, function)
     return CHECKS
 
 

@@ -161,7 +161,9 @@ def _result(
     hint = None
     if verdict.status is not Status.PASS:
         hint = verdict.hint or fill(check.hint, values)
-    shown = dataclasses.replace(check, title=fill(check.title, values), description=fill(check.description, values))
+    shown = dataclasses.replace(
+        check, title=fill(check.title, values), description=fill(check.description, values), evidence=fill(check.evidence, values)
+    )
     return CheckResult(
         check=shown,
         status=verdict.status,

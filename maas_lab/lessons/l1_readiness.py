@@ -15,13 +15,6 @@ if TYPE_CHECKING:
 READY_ANCHOR = "check-you-are-ready"
 
 
-@check(
-    "1.logged-in",
-    lesson_ref=READY_ANCHOR,
-    hint="Log in to the cluster: oc login --server=https://api.<cluster>:6443 -u <USER_NAME>",
-    evidence="K8s users/~",
-    smoke=True,
-)
 def logged_in(snap: Snapshot) -> Verdict:
     """Your cluster credentials work and name a user.
 
@@ -35,14 +28,15 @@ def logged_in(snap: Snapshot) -> Verdict:
     return passed(f"logged in as {name}", user=name, groups=groups)
 
 
-@check(
-    "1.can-create-project",
+check(
+    "1.logged-in",
     lesson_ref=READY_ANCHOR,
-    hint="You need the right to create projects; ask your instructor (self-provisioner).",
-    evidence="K8s SelfSubjectAccessReview on projectrequests create, or the project",
-    needs=("1.logged-in",),
+    hint="Log in to the cluster: oc login --server=https://api.<cluster>:6443 -u <USER_NAME>",
+    evidence="K8s users/~",
     smoke=True,
-)
+)(logged_in)
+
+
 def can_create_project(snap: Snapshot) -> Verdict:
     """You may create the {user}-maas project (or it exists already).
 
@@ -56,14 +50,16 @@ def can_create_project(snap: Snapshot) -> Verdict:
     return failed(f"you may not create projects, and {name} does not exist", namespace=name)
 
 
-@check(
-    "1.shared-models-ready",
+check(
+    "1.can-create-project",
     lesson_ref=READY_ANCHOR,
-    hint="The shared models are served by the lab team; tell your instructor which ones are not Ready.",
-    evidence="K8s InferenceServices (serving.kserve.io/v1beta1) in the shared namespace",
+    hint="You need the right to create projects; ask your instructor (self-provisioner).",
+    evidence="K8s SelfSubjectAccessReview on projectrequests create, or the project",
     needs=("1.logged-in",),
     smoke=True,
-)
+)(can_create_project)
+
+
 def shared_models_ready(snap: Snapshot) -> Verdict:
     """The shared models (InferenceServices) are Ready.
 
@@ -87,13 +83,16 @@ def shared_models_ready(snap: Snapshot) -> Verdict:
     return passed(f"{len(names)} shared models Ready in {namespace}", models=names)
 
 
-@check(
-    "1.canopy-running",
+check(
+    "1.shared-models-ready",
     lesson_ref=READY_ANCHOR,
-    hint="Finish the earlier modules first: Canopy (canopy-backend and Llama Stack) must run in <USER_NAME>-canopy.",
-    evidence="K8s Deployment canopy-backend, ConfigMap ogx-config / llama-stack-config",
+    hint="The shared models are served by the lab team; tell your instructor which ones are not Ready.",
+    evidence="K8s InferenceServices (serving.kserve.io/v1beta1) in the shared namespace",
     needs=("1.logged-in",),
-)
+    smoke=True,
+)(shared_models_ready)
+
+
 def canopy_running(snap: Snapshot) -> Verdict:
     """Canopy from the earlier modules runs in {user}-canopy.
 
@@ -109,3 +108,12 @@ def canopy_running(snap: Snapshot) -> Verdict:
     if config is None:
         return failed(f"no Llama Stack configuration (ConfigMap {' or '.join(PROVIDER_CONFIGMAPS)}) in {namespace}")
     return passed(f"canopy-backend available; Llama Stack config {config} present", configmap=config)
+
+
+check(
+    "1.canopy-running",
+    lesson_ref=READY_ANCHOR,
+    hint="Finish the earlier modules first: Canopy (canopy-backend and Llama Stack) must run in <USER_NAME>-canopy.",
+    evidence="K8s Deployment canopy-backend, ConfigMap ogx-config / llama-stack-config",
+    needs=("1.logged-in",),
+)(canopy_running)

@@ -28,12 +28,6 @@ def _install(snap: Snapshot) -> Install:
     return install
 
 
-@check(
-    "2.namespace",
-    lesson_ref="step-1-create-your-project",
-    hint="Create it: oc new-project <USER_NAME>-maas",
-    evidence="K8s projects",
-)
 def namespace(snap: Snapshot) -> Verdict:
     """Project {user}-maas exists.
 
@@ -43,6 +37,14 @@ def namespace(snap: Snapshot) -> Verdict:
     if snap.namespace_exists(name):
         return passed(f"project {name} exists", namespace=name)
     return failed(f"project {name} not found", hint=f"Create it: oc new-project {name}", namespace=name)
+
+
+check(
+    "2.namespace",
+    lesson_ref="step-1-create-your-project",
+    hint="Create it: oc new-project <USER_NAME>-maas",
+    evidence="K8s projects",
+)(namespace)
 
 
 def _release_secrets(snap: Snapshot, install: Install) -> tuple[dict[str, dict[str, Sensitive]], list[str]]:
@@ -57,13 +59,6 @@ def _release_secrets(snap: Snapshot, install: Install) -> tuple[dict[str, dict[s
     return found, missing
 
 
-@check(
-    "2.no-default-secrets",
-    lesson_ref="step-3-replace-every-changeme",
-    hint="Replace every `changeme` in my-values.yaml with a strong value, then `helm upgrade` and restart the pods.",
-    evidence="K8s Secrets (values compared, never shown)",
-    needs=("2.namespace",),
-)
 def no_default_secrets(snap: Snapshot) -> Verdict:
     """No Secret value of the release is still `changeme`.
 
@@ -90,16 +85,15 @@ def no_default_secrets(snap: Snapshot) -> Verdict:
     return passed(f"no default values in the {install.label}'s Secrets", checked=sum(len(k) for k in watched.values()))
 
 
-@check(
-    "2.keys-consistent",
+check(
+    "2.no-default-secrets",
     lesson_ref="step-3-replace-every-changeme",
-    hint=(
-        "In my-values.yaml set backend.auth.litellmApiKey equal to litellm.auth.masterKey, and every admin API key "
-        "to `ltm_admin_` followed by a random string; `helm upgrade`, then restart the backend and LiteLLM."
-    ),
-    evidence="K8s Secrets",
+    hint="Replace every `changeme` in my-values.yaml with a strong value, then `helm upgrade` and restart the pods.",
+    evidence="K8s Secrets (values compared, never shown)",
     needs=("2.namespace",),
-)
+)(no_default_secrets)
+
+
 def keys_consistent(snap: Snapshot) -> Verdict:
     """The backend's LiteLLM key equals LiteLLM's master key, and the admin API keys start with `ltm_admin_`.
 
@@ -130,21 +124,23 @@ def keys_consistent(snap: Snapshot) -> Verdict:
     return passed(f"LiteLLM key matches the master key; {len(admin_keys)} admin API key(s) well formed")
 
 
+check(
+    "2.keys-consistent",
+    lesson_ref="step-3-replace-every-changeme",
+    hint=(
+        "In my-values.yaml set backend.auth.litellmApiKey equal to litellm.auth.masterKey, and every admin API key "
+        "to `ltm_admin_` followed by a random string; `helm upgrade`, then restart the backend and LiteLLM."
+    ),
+    evidence="K8s Secrets",
+    needs=("2.namespace",),
+)(keys_consistent)
+
+
 def _workload_check(snap: Snapshot, kind: str, component: str, what: str) -> Verdict:
     install = _install(snap)
     return rollout(snap, kind, snap.ns("maas"), getattr(install, component), what=what)
 
 
-@check(
-    "2.postgres-ready",
-    lesson_ref="step-6-wait-for-the-pods",
-    hint=(
-        "Wait for the PostgreSQL pod (oc get pods -n <USER_NAME>-maas -w); "
-        "if its volume stays Pending, ask your instructor about storage."
-    ),
-    evidence="K8s StatefulSet + PVC",
-    needs=("2.namespace",),
-)
 def postgres_ready(snap: Snapshot) -> Verdict:
     """PostgreSQL StatefulSet is ready and its volume is Bound.
 
@@ -171,13 +167,18 @@ def postgres_ready(snap: Snapshot) -> Verdict:
     return passed(f"PostgreSQL is ready; volume {', '.join(claims)} Bound", claims=claims)
 
 
-@check(
-    "2.litellm-ready",
+check(
+    "2.postgres-ready",
     lesson_ref="step-6-wait-for-the-pods",
-    hint="Check the LiteLLM pod: oc logs deployment/litemaas-litellm -n <USER_NAME>-maas (did you set DISABLE_SCHEMA_UPDATE=false?).",
-    evidence="K8s Deployment",
+    hint=(
+        "Wait for the PostgreSQL pod (oc get pods -n <USER_NAME>-maas -w); "
+        "if its volume stays Pending, ask your instructor about storage."
+    ),
+    evidence="K8s StatefulSet + PVC",
     needs=("2.namespace",),
-)
+)(postgres_ready)
+
+
 def litellm_ready(snap: Snapshot) -> Verdict:
     """LiteLLM Deployment is available.
 
@@ -186,13 +187,15 @@ def litellm_ready(snap: Snapshot) -> Verdict:
     return _workload_check(snap, "Deployment", "litellm", "LiteLLM")
 
 
-@check(
-    "2.backend-ready",
+check(
+    "2.litellm-ready",
     lesson_ref="step-6-wait-for-the-pods",
-    hint="Check the backend pod: oc logs deployment/litemaas-backend -n <USER_NAME>-maas",
+    hint="Check the LiteLLM pod: oc logs deployment/litemaas-litellm -n <USER_NAME>-maas (did you set DISABLE_SCHEMA_UPDATE=false?).",
     evidence="K8s Deployment",
     needs=("2.namespace",),
-)
+)(litellm_ready)
+
+
 def backend_ready(snap: Snapshot) -> Verdict:
     """LiteMaaS backend Deployment is available.
 
@@ -201,13 +204,15 @@ def backend_ready(snap: Snapshot) -> Verdict:
     return _workload_check(snap, "Deployment", "backend", "LiteMaaS backend")
 
 
-@check(
-    "2.frontend-ready",
+check(
+    "2.backend-ready",
     lesson_ref="step-6-wait-for-the-pods",
-    hint="Check the frontend pod: oc logs deployment/litemaas -n <USER_NAME>-maas",
+    hint="Check the backend pod: oc logs deployment/litemaas-backend -n <USER_NAME>-maas",
     evidence="K8s Deployment",
     needs=("2.namespace",),
-)
+)(backend_ready)
+
+
 def frontend_ready(snap: Snapshot) -> Verdict:
     """LiteMaaS frontend Deployment is available.
 
@@ -216,13 +221,15 @@ def frontend_ready(snap: Snapshot) -> Verdict:
     return _workload_check(snap, "Deployment", "frontend", "LiteMaaS frontend")
 
 
-@check(
-    "2.routes",
-    lesson_ref="step-4-install-with-helm",
-    hint="Install with --set route.enabled=true so the chart creates both Routes (edge TLS, default hosts).",
-    evidence="K8s Routes",
+check(
+    "2.frontend-ready",
+    lesson_ref="step-6-wait-for-the-pods",
+    hint="Check the frontend pod: oc logs deployment/litemaas -n <USER_NAME>-maas",
+    evidence="K8s Deployment",
     needs=("2.namespace",),
-)
+)(frontend_ready)
+
+
 def routes(snap: Snapshot) -> Verdict:
     """Both Routes (UI and LiteLLM) are admitted, with TLS edge and the expected hosts.
 
@@ -254,16 +261,15 @@ def routes(snap: Snapshot) -> Verdict:
     return passed(f"Routes admitted with edge TLS: {', '.join(hosts.values())}", hosts=hosts)
 
 
-@check(
-    "2.backend-healthy",
-    lesson_ref="step-6-wait-for-the-pods",
-    hint=(
-        "Open https://litemaas-<USER_NAME>-maas.<CLUSTER_DOMAIN>/api/v1/health; an unhealthy `litellm` usually means "
-        "the backend's LiteLLM key differs from the master key, or TLS trust (backend.nodeTlsRejectUnauthorized=\"0\")."
-    ),
-    evidence="HTTP GET /api/v1/health",
-    needs=("2.backend-ready", "2.frontend-ready", "2.litellm-ready", "2.postgres-ready", "2.routes"),
-)
+check(
+    "2.routes",
+    lesson_ref="step-4-install-with-helm",
+    hint="Install with --set route.enabled=true so the chart creates both Routes (edge TLS, default hosts).",
+    evidence="K8s Routes",
+    needs=("2.namespace",),
+)(routes)
+
+
 def backend_healthy(snap: Snapshot) -> Verdict:
     """The backend reports itself healthy, with its database and LiteLLM reachable.
 
@@ -281,16 +287,18 @@ def backend_healthy(snap: Snapshot) -> Verdict:
     return failed(f"backend reports {body.get('status')!s}; unhealthy: {', '.join(unhealthy) or 'unknown'}", **evidence)
 
 
-@check(
-    "2.litellm-healthy",
-    lesson_ref="step-5-let-litellm-create-its-schema",
+check(
+    "2.backend-healthy",
+    lesson_ref="step-6-wait-for-the-pods",
     hint=(
-        "Run `oc set env deployment/litemaas-litellm DISABLE_SCHEMA_UPDATE=false -n <USER_NAME>-maas` so LiteLLM "
-        "creates its database schema, then wait for the new pod."
+        "Open https://litemaas-<USER_NAME>-maas.<CLUSTER_DOMAIN>/api/v1/health; an unhealthy `litellm` usually means "
+        "the backend's LiteLLM key differs from the master key, or TLS trust (backend.nodeTlsRejectUnauthorized=\"0\")."
     ),
-    evidence="HTTP GET /health/readiness",
-    needs=("2.litellm-ready", "2.routes"),
-)
+    evidence="HTTP GET /api/v1/health",
+    needs=("2.backend-ready", "2.frontend-ready", "2.litellm-ready", "2.postgres-ready", "2.routes"),
+)(backend_healthy)
+
+
 def litellm_healthy(snap: Snapshot) -> Verdict:
     """LiteLLM is ready and connected to its database.
 
@@ -306,16 +314,18 @@ def litellm_healthy(snap: Snapshot) -> Verdict:
     return failed(f"LiteLLM readiness: database {body.get('db')!s}", **evidence)
 
 
-@check(
-    "2.oauth",
-    lesson_ref="step-4-install-with-helm",
+check(
+    "2.litellm-healthy",
+    lesson_ref="step-5-let-litellm-create-its-schema",
     hint=(
-        "The OAuth redirect must be https://<frontend host>/api/auth/callback: install with --set route.enabled=true "
-        "and let the chart's post-install job finish (helm upgrade re-runs it)."
+        "Run `oc set env deployment/litemaas-litellm DISABLE_SCHEMA_UPDATE=false -n <USER_NAME>-maas` so LiteLLM "
+        "creates its database schema, then wait for the new pod."
     ),
-    evidence="K8s ServiceAccount/OAuthClient + HTTP POST /api/auth/login",
-    needs=("2.routes", "2.backend-ready"),
-)
+    evidence="HTTP GET /health/readiness",
+    needs=("2.litellm-ready", "2.routes"),
+)(litellm_healthy)
+
+
 def oauth(snap: Snapshot) -> Verdict:
     """OpenShift OAuth is wired to the UI's callback URL.
 
@@ -359,16 +369,18 @@ def oauth(snap: Snapshot) -> Verdict:
     return passed(f"OAuth wired through {where}; login redirects to {callback}", **evidence)
 
 
-@check(
-    "2.admin-login",
-    lesson_ref="step-7-log-in-as-admin",
+check(
+    "2.oauth",
+    lesson_ref="step-4-install-with-helm",
     hint=(
-        "Log in to LiteMaaS once with your OpenShift account (https://litemaas-<USER_NAME>-maas.<CLUSTER_DOMAIN>); "
-        "the installing user becomes admin."
+        "The OAuth redirect must be https://<frontend host>/api/auth/callback: install with --set route.enabled=true "
+        "and let the chart's post-install job finish (helm upgrade re-runs it)."
     ),
-    evidence="LiteMaaS users / LiteLLM /user/list",
-    needs=("2.backend-healthy", "2.litellm-healthy"),
-)
+    evidence="K8s ServiceAccount/OAuthClient + HTTP POST /api/auth/login",
+    needs=("2.routes", "2.backend-ready"),
+)(oauth)
+
+
 def admin_login(snap: Snapshot) -> Verdict:
     """You have logged in to LiteMaaS and hold the `admin` role.
 
@@ -397,3 +409,15 @@ def admin_login(snap: Snapshot) -> Verdict:
     if student.litellm_role == "proxy_admin":
         return passed(f"{student.username} is proxy_admin in LiteLLM (LiteMaaS credentials unusable)", **evidence)
     return failed(f"{student.username} is {student.litellm_role or 'no role'} in LiteLLM, not an admin", **evidence)
+
+
+check(
+    "2.admin-login",
+    lesson_ref="step-7-log-in-as-admin",
+    hint=(
+        "Log in to LiteMaaS once with your OpenShift account (https://litemaas-<USER_NAME>-maas.<CLUSTER_DOMAIN>); "
+        "the installing user becomes admin."
+    ),
+    evidence="LiteMaaS users / LiteLLM /user/list",
+    needs=("2.backend-healthy", "2.litellm-healthy"),
+)(admin_login)

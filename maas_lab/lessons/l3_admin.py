@@ -23,13 +23,6 @@ def _models_by_id(snap: Snapshot) -> dict[str, dict[str, Any]]:
     return {str(m.get("id")): m for m in snap.student_litemaas.models()}
 
 
-@check(
-    "3.models-created",
-    lesson_ref="step-1-create-the-models",
-    hint="In Administrator › Models, create each model with exactly the lesson's name, API base URL and backend model name.",
-    evidence="LiteMaaS models (+ LiteLLM /model/info)",
-    needs=("2.admin-login",),
-)
 def models_created(snap: Snapshot) -> Verdict:
     """The lesson's models exist in LiteMaaS, available, with the right API base and backend name.
 
@@ -53,13 +46,15 @@ def models_created(snap: Snapshot) -> Verdict:
     return passed(f"models {', '.join(names)} available with the right API base and backend name", models=names)
 
 
-@check(
-    "3.models-in-sync",
+check(
+    "3.models-created",
     lesson_ref="step-1-create-the-models",
-    hint="Open Administrator › Models and refresh/sync so LiteMaaS and LiteLLM agree; delete models you created by mistake.",
-    evidence="LiteLLM /model/info + LiteMaaS models",
+    hint="In Administrator › Models, create each model with exactly the lesson's name, API base URL and backend model name.",
+    evidence="LiteMaaS models (+ LiteLLM /model/info)",
     needs=("2.admin-login",),
-)
+)(models_created)
+
+
 def models_in_sync(snap: Snapshot) -> Verdict:
     """Every model LiteLLM stores in its database is available in LiteMaaS.
 
@@ -75,13 +70,15 @@ def models_in_sync(snap: Snapshot) -> Verdict:
     return passed(f"{len(stored)} LiteLLM models, all available in LiteMaaS", models=stored)
 
 
-@check(
-    "3.pricing",
-    lesson_ref="step-2-set-the-prices",
-    hint="Edit each model: the UI takes prices per million tokens (e.g. {price_example}).",
-    evidence="LiteMaaS models",
-    needs=("3.models-created",),
-)
+check(
+    "3.models-in-sync",
+    lesson_ref="step-1-create-the-models",
+    hint="Open Administrator › Models and refresh/sync so LiteMaaS and LiteLLM agree; delete models you created by mistake.",
+    evidence="LiteLLM /model/info + LiteMaaS models",
+    needs=("2.admin-login",),
+)(models_in_sync)
+
+
 def pricing(snap: Snapshot) -> Verdict:
     """Each model's input/output price equals the lesson's.
 
@@ -106,13 +103,15 @@ def pricing(snap: Snapshot) -> Verdict:
     return passed("all prices match the lesson")
 
 
-@check(
-    "3.restricted-model",
-    lesson_ref="step-3-restrict-a-model",
-    hint="Edit {restricted_models} in Administrator › Models and turn on 'Restricted access'.",
+check(
+    "3.pricing",
+    lesson_ref="step-2-set-the-prices",
+    hint="Edit each model: the UI takes prices per million tokens (e.g. {price_example}).",
     evidence="LiteMaaS models",
     needs=("3.models-created",),
-)
+)(pricing)
+
+
 def restricted_model(snap: Snapshot) -> Verdict:
     """The lesson's restricted model requires an admin approval.
 
@@ -126,13 +125,15 @@ def restricted_model(snap: Snapshot) -> Verdict:
     return passed(f"restricted: {', '.join(restricted)}")
 
 
-@check(
-    "3.user-budget",
-    lesson_ref="step-4-set-your-budget-and-limits",
-    hint="In Administrator › Users, open your user and set max budget {user_max_budget}, TPM {user_tpm} and RPM {user_rpm}.",
-    evidence="LiteMaaS admin users + LiteLLM /user/info",
-    needs=("2.admin-login",),
-)
+check(
+    "3.restricted-model",
+    lesson_ref="step-3-restrict-a-model",
+    hint="Edit {restricted_models} in Administrator › Models and turn on 'Restricted access'.",
+    evidence="LiteMaaS models",
+    needs=("3.models-created",),
+)(restricted_model)
+
+
 def user_budget(snap: Snapshot) -> Verdict:
     """Your LiteMaaS user has the lesson's budget and limits, and LiteLLM agrees.
 
@@ -157,6 +158,15 @@ def user_budget(snap: Snapshot) -> Verdict:
     return passed(f"{summary} in LiteMaaS and LiteLLM", litemaas=litemaas_values)
 
 
+check(
+    "3.user-budget",
+    lesson_ref="step-4-set-your-budget-and-limits",
+    hint="In Administrator › Users, open your user and set max budget {user_max_budget}, TPM {user_tpm} and RPM {user_rpm}.",
+    evidence="LiteMaaS admin users + LiteLLM /user/info",
+    needs=("2.admin-login",),
+)(user_budget)
+
+
 def _equal(value: Any, expected: float) -> bool:
     try:
         return abs(float(value) - float(expected)) < 1e-9
@@ -164,16 +174,6 @@ def _equal(value: Any, expected: float) -> bool:
         return False
 
 
-@check(
-    "3.key-defaults",
-    lesson_ref="step-5-set-api-key-defaults",
-    hint=(
-        "In Administrator › Settings › API key defaults, set the default max budget to {key_default_budget} "
-        "and the maximum to {key_max_budget}."
-    ),
-    evidence="LiteMaaS admin settings",
-    needs=("2.admin-login",),
-)
 def key_defaults(snap: Snapshot) -> Verdict:
     """API-key defaults: default max budget {key_default_budget}, maximum {key_max_budget}.
 
@@ -190,6 +190,18 @@ def key_defaults(snap: Snapshot) -> Verdict:
     return failed(f"key default max budget is {default}, maximum {maximum} (expected {want_default:g} and {want_maximum:g})", **evidence)
 
 
+check(
+    "3.key-defaults",
+    lesson_ref="step-5-set-api-key-defaults",
+    hint=(
+        "In Administrator › Settings › API key defaults, set the default max budget to {key_default_budget} "
+        "and the maximum to {key_max_budget}."
+    ),
+    evidence="LiteMaaS admin settings",
+    needs=("2.admin-login",),
+)(key_defaults)
+
+
 def _viewed(snap: Snapshot, action: str, page: str) -> Verdict:
     rows = student_activity(snap, action)
     if rows:
@@ -197,13 +209,6 @@ def _viewed(snap: Snapshot, action: str, page: str) -> Verdict:
     return failed(f"no record of you opening {page}")
 
 
-@check(
-    "3.analytics-viewed",
-    lesson_ref="step-6-explore-usage-analytics",
-    hint="Open Administrator › Usage Analytics in the LiteMaaS UI and look at a date range.",
-    evidence="LiteMaaS activity POST_/api/v1/admin/usage/analytics (yours, not maas-lab's)",
-    needs=("2.admin-login",),
-)
 def analytics_viewed(snap: Snapshot) -> Verdict:
     """You opened the admin usage analytics.
 
@@ -212,13 +217,15 @@ def analytics_viewed(snap: Snapshot) -> Verdict:
     return _viewed(snap, ANALYTICS_ACTION, "the admin usage analytics")
 
 
-@check(
-    "3.audit-viewed",
-    lesson_ref="step-7-read-the-audit-log",
-    hint="Open Administrator › Audit Log in the LiteMaaS UI.",
-    evidence="LiteMaaS activity GET_/api/v1/admin/audit (yours, not maas-lab's)",
+check(
+    "3.analytics-viewed",
+    lesson_ref="step-6-explore-usage-analytics",
+    hint="Open Administrator › Usage Analytics in the LiteMaaS UI and look at a date range.",
+    evidence="LiteMaaS activity POST_/api/v1/admin/usage/analytics (yours, not maas-lab's)",
     needs=("2.admin-login",),
-)
+)(analytics_viewed)
+
+
 def audit_viewed(snap: Snapshot) -> Verdict:
     """You opened the audit log.
 
@@ -227,14 +234,15 @@ def audit_viewed(snap: Snapshot) -> Verdict:
     return _viewed(snap, AUDIT_ACTION, "the audit log")
 
 
-@check(
-    "3.role-assigned",
-    lesson_ref="step-8-give-a-classmate-read-only-access",
-    hint="Ask a classmate to log in to your LiteMaaS, then give them the admin-readonly role in Administrator › Users.",
-    evidence="LiteMaaS users + your USER_UPDATE audit rows",
+check(
+    "3.audit-viewed",
+    lesson_ref="step-7-read-the-audit-log",
+    hint="Open Administrator › Audit Log in the LiteMaaS UI.",
+    evidence="LiteMaaS activity GET_/api/v1/admin/audit (yours, not maas-lab's)",
     needs=("2.admin-login",),
-    required=False,
-)
+)(audit_viewed)
+
+
 def role_assigned(snap: Snapshot) -> Verdict:
     """Another user holds `admin-readonly`, assigned by you.
 
@@ -252,3 +260,13 @@ def role_assigned(snap: Snapshot) -> Verdict:
                 return passed(f"you gave {user.get('username')} the admin-readonly role", user=user.get("username"))
     names = ", ".join(str(u.get("username")) for u in readonly)
     return failed(f"{names} hold(s) admin-readonly, but not through a role change of yours")
+
+
+check(
+    "3.role-assigned",
+    lesson_ref="step-8-give-a-classmate-read-only-access",
+    hint="Ask a classmate to log in to your LiteMaaS, then give them the admin-readonly role in Administrator › Users.",
+    evidence="LiteMaaS users + your USER_UPDATE audit rows",
+    needs=("2.admin-login",),
+    required=False,
+)(role_assigned)

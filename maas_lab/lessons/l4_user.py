@@ -30,13 +30,6 @@ REVEAL_ACTION = "POST_/api/v1/api-keys/:id/reveal"
 PLAYGROUND_WINDOW = timedelta(seconds=60)
 
 
-@check(
-    "4.subscriptions",
-    lesson_ref="step-1-subscribe-to-models",
-    hint="In Models, subscribe to {open_models}.",
-    evidence="LiteMaaS subscriptions",
-    needs=("2.admin-login",),
-)
 def subscriptions(snap: Snapshot) -> Verdict:
     """You have active subscriptions to {open_models}.
 
@@ -50,16 +43,15 @@ def subscriptions(snap: Snapshot) -> Verdict:
     return passed(f"active subscriptions to {', '.join(wanted)}")
 
 
-@check(
-    "4.restricted-approved",
-    lesson_ref="step-2-request-the-restricted-model",
-    hint=(
-        "Subscribe to {restricted_models} (it waits as pending), then approve it in Administrator › Subscriptions — "
-        "do not edit its status."
-    ),
-    evidence="LiteMaaS admin subscriptions + audit SUBSCRIPTION_APPROVED",
-    needs=("3.restricted-model",),
-)
+check(
+    "4.subscriptions",
+    lesson_ref="step-1-subscribe-to-models",
+    hint="In Models, subscribe to {open_models}.",
+    evidence="LiteMaaS subscriptions",
+    needs=("2.admin-login",),
+)(subscriptions)
+
+
 def restricted_approved(snap: Snapshot) -> Verdict:
     """Your restricted-model subscription became active through an admin approval.
 
@@ -88,13 +80,18 @@ def restricted_approved(snap: Snapshot) -> Verdict:
     return passed(f"{', '.join(restricted)} approved by an admin")
 
 
-@check(
-    "4.first-key",
-    lesson_ref="step-3-create-your-first-key",
-    hint="In API Keys, create a key named {first_key} with the model(s) {first_key_models}.",
-    evidence="LiteMaaS API keys",
-    needs=("4.subscriptions",),
-)
+check(
+    "4.restricted-approved",
+    lesson_ref="step-2-request-the-restricted-model",
+    hint=(
+        "Subscribe to {restricted_models} (it waits as pending), then approve it in Administrator › Subscriptions — "
+        "do not edit its status."
+    ),
+    evidence="LiteMaaS admin subscriptions + audit SUBSCRIPTION_APPROVED",
+    needs=("3.restricted-model",),
+)(restricted_approved)
+
+
 def first_key(snap: Snapshot) -> Verdict:
     """Active key `{first_key}` with {first_key_models}.
 
@@ -103,19 +100,30 @@ def first_key(snap: Snapshot) -> Verdict:
     return key_verdict(snap, snap.profile.keys.first)
 
 
-@check(
-    "4.multi-model-key",
-    lesson_ref="step-4-create-a-multi-model-key",
-    hint="Create a key named {multi_key} with {multi_key_models} and a max budget of {multi_key_budget}.",
+check(
+    "4.first-key",
+    lesson_ref="step-3-create-your-first-key",
+    hint="In API Keys, create a key named {first_key} with the model(s) {first_key_models}.",
     evidence="LiteMaaS API keys",
     needs=("4.subscriptions",),
-)
+)(first_key)
+
+
 def multi_model_key(snap: Snapshot) -> Verdict:
     """Active key `{multi_key}` with {multi_key_models} and max budget {multi_key_budget}.
 
     One key can reach several models; its own budget caps what it may spend.
     """
     return key_verdict(snap, snap.profile.keys.multi)
+
+
+check(
+    "4.multi-model-key",
+    lesson_ref="step-4-create-a-multi-model-key",
+    hint="Create a key named {multi_key} with {multi_key_models} and a max budget of {multi_key_budget}.",
+    evidence="LiteMaaS API keys",
+    needs=("4.subscriptions",),
+)(multi_model_key)
 
 
 def _usage(snap: Snapshot, match: KeyMatch) -> tuple[int, bool]:
@@ -125,13 +133,6 @@ def _usage(snap: Snapshot, match: KeyMatch) -> tuple[int, bool]:
     return len(rows), recently_created(snap, match.litellm)
 
 
-@check(
-    "4.keys-used",
-    lesson_ref="step-5-call-the-models",
-    hint="Call LiteLLM with each key (curl …/v1/chat/completions with Authorization: Bearer <key>). " + SPEND_HINT,
-    evidence="LiteLLM /spend/logs (the key's token, status success, not maas-lab's)",
-    needs=("4.first-key", "4.multi-model-key"),
-)
 def keys_used(snap: Snapshot) -> Verdict:
     """Both keys have successful requests recorded.
 
@@ -153,13 +154,15 @@ def keys_used(snap: Snapshot) -> Verdict:
     return passed("both keys have successful requests", requests=counts)
 
 
-@check(
-    "4.two-models-called",
+check(
+    "4.keys-used",
     lesson_ref="step-5-call-the-models",
-    hint="Send a chat completion to a second model (e.g. {second_model} with {multi_key}). " + SPEND_HINT,
-    evidence="LiteLLM /spend/logs (model_group)",
-    needs=("2.admin-login",),
-)
+    hint="Call LiteLLM with each key (curl …/v1/chat/completions with Authorization: Bearer <key>). " + SPEND_HINT,
+    evidence="LiteLLM /spend/logs (the key's token, status success, not maas-lab's)",
+    needs=("4.first-key", "4.multi-model-key"),
+)(keys_used)
+
+
 def two_models_called(snap: Snapshot) -> Verdict:
     """Successful requests on at least two different models with your keys.
 
@@ -172,13 +175,15 @@ def two_models_called(snap: Snapshot) -> Verdict:
     return failed(f"successful requests on {len(models)} model(s){': ' + models[0] if models else ''}", models=models)
 
 
-@check(
-    "4.usage-viewed",
-    lesson_ref="step-6-check-your-usage",
-    hint="Open the Usage page of the LiteMaaS UI and pick a date range.",
-    evidence="LiteMaaS activity POST_/api/v1/usage/analytics",
+check(
+    "4.two-models-called",
+    lesson_ref="step-5-call-the-models",
+    hint="Send a chat completion to a second model (e.g. {second_model} with {multi_key}). " + SPEND_HINT,
+    evidence="LiteLLM /spend/logs (model_group)",
     needs=("2.admin-login",),
-)
+)(two_models_called)
+
+
 def usage_viewed(snap: Snapshot) -> Verdict:
     """You opened your usage page.
 
@@ -190,14 +195,15 @@ def usage_viewed(snap: Snapshot) -> Verdict:
     return failed("no record of you opening the Usage page")
 
 
-@check(
-    "4.playground",
-    lesson_ref="step-7-try-the-playground",
-    hint="Open the Chatbot playground in the LiteMaaS UI, pick one of your keys and send a message.",
-    evidence="LiteMaaS activity (key reveal from a browser) + LiteLLM spend rows with a browser User-Agent",
+check(
+    "4.usage-viewed",
+    lesson_ref="step-6-check-your-usage",
+    hint="Open the Usage page of the LiteMaaS UI and pick a date range.",
+    evidence="LiteMaaS activity POST_/api/v1/usage/analytics",
     needs=("2.admin-login",),
-    required=False,
-)
+)(usage_viewed)
+
+
 def playground(snap: Snapshot) -> Verdict:
     """You used the chat playground from your browser.
 
@@ -215,13 +221,16 @@ def playground(snap: Snapshot) -> Verdict:
     return failed("a key was revealed in the browser, but no browser request was recorded after it")
 
 
-@check(
-    "4.key-works",
-    lesson_ref="step-5-call-the-models",
-    hint="Check the key in the variable you named: it must be an active LiteMaaS key (sk-…) with at least one model.",
-    evidence="LiteLLM /v1/models and a one-token chat with your key",
+check(
+    "4.playground",
+    lesson_ref="step-7-try-the-playground",
+    hint="Open the Chatbot playground in the LiteMaaS UI, pick one of your keys and send a message.",
+    evidence="LiteMaaS activity (key reveal from a browser) + LiteLLM spend rows with a browser User-Agent",
+    needs=("2.admin-login",),
     required=False,
-)
+)(playground)
+
+
 def key_works(snap: Snapshot) -> Verdict:
     """With --api-key-env VAR: your key lists models and answers a one-token chat.
 
@@ -242,3 +251,12 @@ def key_works(snap: Snapshot) -> Verdict:
     if answer.ok:
         return passed(f"key {key.fingerprint} lists {len(models)} model(s) and {models[0]} answered", key=key.fingerprint, models=models)
     return failed(f"chat on {models[0]} answered {answer.status}: {error_message(answer)}", key=key.fingerprint)
+
+
+check(
+    "4.key-works",
+    lesson_ref="step-5-call-the-models",
+    hint="Check the key in the variable you named: it must be an active LiteMaaS key (sk-…) with at least one model.",
+    evidence="LiteLLM /v1/models and a one-token chat with your key",
+    required=False,
+)(key_works)

@@ -163,13 +163,6 @@ def _matched_token(snap: Snapshot) -> tuple[ProviderConfig, Sensitive]:
 # -- the checks --------------------------------------------------------------------------------------------
 
 
-@check(
-    "5.canopy-key",
-    lesson_ref="step-1-create-the-canopy-key",
-    hint="Subscribe to {canopy_key_models} and create a key named {canopy_key} with that model.",
-    evidence="LiteMaaS API keys",
-    needs=("2.admin-login",),
-)
 def canopy_key(snap: Snapshot) -> Verdict:
     """Active key `{canopy_key}` with {canopy_key_models}.
 
@@ -178,16 +171,15 @@ def canopy_key(snap: Snapshot) -> Verdict:
     return key_verdict(snap, snap.profile.keys.canopy)
 
 
-@check(
-    "5.llamastack-provider",
-    lesson_ref="step-2-point-llama-stack-at-litemaas",
-    hint=(
-        "Upgrade the Helm release llama-stack-operator-instance: add a model named {canopy_model} with "
-        "url https://litemaas-litellm-<USER_NAME>-maas.<CLUSTER_DOMAIN>/v1 and your {canopy_key} key as token."
-    ),
-    evidence="K8s ConfigMap ogx-config (or llama-stack-config) in {user}-canopy, + the Secret its token comes from",
-    needs=("1.canopy-running",),
-)
+check(
+    "5.canopy-key",
+    lesson_ref="step-1-create-the-canopy-key",
+    hint="Subscribe to {canopy_key_models} and create a key named {canopy_key} with that model.",
+    evidence="LiteMaaS API keys",
+    needs=("2.admin-login",),
+)(canopy_key)
+
+
 def llamastack_provider(snap: Snapshot) -> Verdict:
     """Canopy's Llama Stack has a `remote::vllm` provider pointing at your LiteLLM, with a token.
 
@@ -222,13 +214,18 @@ def llamastack_provider(snap: Snapshot) -> Verdict:
     )
 
 
-@check(
-    "5.token-is-student-key",
+check(
+    "5.llamastack-provider",
     lesson_ref="step-2-point-llama-stack-at-litemaas",
-    hint="Use your own active {canopy_key} key as the provider token (create a new key if you revoked it), then restart Llama Stack.",
-    evidence="K8s token (SHA-256 only) + LiteLLM /key/list + LiteMaaS keys",
-    needs=("5.llamastack-provider", "2.admin-login"),
-)
+    hint=(
+        "Upgrade the Helm release llama-stack-operator-instance: add a model named {canopy_model} with "
+        "url https://litemaas-litellm-<USER_NAME>-maas.<CLUSTER_DOMAIN>/v1 and your {canopy_key} key as token."
+    ),
+    evidence="K8s ConfigMap ogx-config (or llama-stack-config) in {user}-canopy, + the Secret its token comes from",
+    needs=("1.canopy-running",),
+)(llamastack_provider)
+
+
 def token_is_student_key(snap: Snapshot) -> Verdict:
     """The provider token is one of your active LiteMaaS keys (compared by SHA-256, never shown).
 
@@ -243,16 +240,15 @@ def token_is_student_key(snap: Snapshot) -> Verdict:
     return passed(f"the token is your active key {state.name}", key_alias=alias, **evidence)
 
 
-@check(
-    "5.backend-model",
-    lesson_ref="step-3-switch-the-canopy-backend-model",
-    hint=(
-        "Upgrade the canopy-backend release: every enabled feature's model must be vllm-<provider>/{canopy_model} "
-        "and its endpoint http://llama-stack-service:8321/v1."
-    ),
-    evidence="K8s ConfigMap canopy-config",
-    needs=("5.llamastack-provider",),
-)
+check(
+    "5.token-is-student-key",
+    lesson_ref="step-2-point-llama-stack-at-litemaas",
+    hint="Use your own active {canopy_key} key as the provider token (create a new key if you revoked it), then restart Llama Stack.",
+    evidence="K8s token (SHA-256 only) + LiteLLM /key/list + LiteMaaS keys",
+    needs=("5.llamastack-provider", "2.admin-login"),
+)(token_is_student_key)
+
+
 def backend_model(snap: Snapshot) -> Verdict:
     """The Canopy backend's enabled features use the MaaS model through Llama Stack.
 
@@ -311,6 +307,18 @@ def backend_model(snap: Snapshot) -> Verdict:
     return passed(f"{', '.join(enabled)} use {expected} through Llama Stack ({schema} schema)", schema=schema, model=expected)
 
 
+check(
+    "5.backend-model",
+    lesson_ref="step-3-switch-the-canopy-backend-model",
+    hint=(
+        "Upgrade the canopy-backend release: every enabled feature's model must be vllm-<provider>/{canopy_model} "
+        "and its endpoint http://llama-stack-service:8321/v1."
+    ),
+    evidence="K8s ConfigMap canopy-config",
+    needs=("5.llamastack-provider",),
+)(backend_model)
+
+
 def _backend_hint(wrong_model: list[str], wrong_endpoint: list[str], stack_url_wrong: bool, expected: str) -> str:
     """What to change in the canopy-backend values, feature by feature."""
     changes = []
@@ -347,13 +355,6 @@ def _stale_pods(snap: Snapshot, deployment: str, configmap: dict[str, Any]) -> l
     return stale
 
 
-@check(
-    "5.rolled-out",
-    lesson_ref="step-4-roll-out-and-test",
-    hint="Restart both: oc rollout restart deployment/llama-stack deployment/canopy-backend -n <USER_NAME>-canopy",
-    evidence="K8s pods of llama-stack and canopy-backend vs their ConfigMaps' last write",
-    needs=("5.llamastack-provider", "5.backend-model"),
-)
 def rolled_out(snap: Snapshot) -> Verdict:
     """Llama Stack and the Canopy backend are ready and run the current configuration.
 
@@ -378,13 +379,15 @@ def rolled_out(snap: Snapshot) -> Verdict:
     return passed(f"{' and '.join(name for name, _cm in targets)} run the current configuration")
 
 
-@check(
-    "5.traffic-through-maas",
+check(
+    "5.rolled-out",
     lesson_ref="step-4-roll-out-and-test",
-    hint="Use Canopy (e.g. summarise a text in the Canopy UI) so that it calls the model through LiteMaaS. " + SPEND_HINT,
-    evidence="LiteLLM /spend/logs of the Canopy key",
-    needs=("5.token-is-student-key",),
-)
+    hint="Restart both: oc rollout restart deployment/llama-stack deployment/canopy-backend -n <USER_NAME>-canopy",
+    evidence="K8s pods of llama-stack and canopy-backend vs their ConfigMaps' last write",
+    needs=("5.llamastack-provider", "5.backend-model"),
+)(rolled_out)
+
+
 def traffic_through_maas(snap: Snapshot) -> Verdict:
     """Canopy's key has successful requests on the MaaS model since the change.
 
@@ -415,22 +418,20 @@ def traffic_through_maas(snap: Snapshot) -> Verdict:
     return failed(message, other_clients=len(other_clients))
 
 
+check(
+    "5.traffic-through-maas",
+    lesson_ref="step-4-roll-out-and-test",
+    hint="Use Canopy (e.g. summarise a text in the Canopy UI) so that it calls the model through LiteMaaS. " + SPEND_HINT,
+    evidence="LiteLLM /spend/logs of the Canopy key",
+    needs=("5.token-is-student-key",),
+)(traffic_through_maas)
+
+
 def _values_file(app: str) -> str:
     """The GitOps values file an Argo CD app of the test appset renders (`<folder>-test` ← canopy/test/<folder>/config.yaml)."""
     return f"canopy/test/{app.removesuffix('-test')}/config.yaml"
 
 
-@check(
-    "5.gitops-test",
-    lesson_ref="step-5-take-it-to-test-with-gitops",
-    hint=(
-        "Seal the Secret {gitops_secret} (key {gitops_key}) for <USER_NAME>-test, commit the sealed-secrets and ogx configs, "
-        "and let Argo CD sync."
-    ),
-    evidence="K8s Secret + LlamaStackDistribution in {user}-test; Argo CD Applications in {user}-toolings",
-    needs=("2.admin-login",),
-    required=False,
-)
 def gitops_test(snap: Snapshot) -> Verdict:
     """The test environment gets the key through GitOps: sealed Secret, Llama Stack wired, Argo CD synced.
 
@@ -487,3 +488,16 @@ def gitops_test(snap: Snapshot) -> Verdict:
             "commit, and let Argo CD sync.",
         )
     return passed(f"test environment wired through GitOps with your key {token.fingerprint}", token=token.fingerprint)
+
+
+check(
+    "5.gitops-test",
+    lesson_ref="step-5-take-it-to-test-with-gitops",
+    hint=(
+        "Seal the Secret {gitops_secret} (key {gitops_key}) for <USER_NAME>-test, commit the sealed-secrets and ogx configs, "
+        "and let Argo CD sync."
+    ),
+    evidence="K8s Secret + LlamaStackDistribution in {user}-test; Argo CD Applications in {user}-toolings",
+    needs=("2.admin-login",),
+    required=False,
+)(gitops_test)
