@@ -10,6 +10,7 @@ from maas_lab.engine.registry import load_checks
 from tests.fixtures.conditions import CONDITIONS
 from tests.fixtures.omissions import OMISSIONS
 from tests.fixtures.world import World
+from tests.golden import expect_words
 from tests.lab import Lab, result, statuses
 
 # Checks whose failing fixture needs more than a mutated world (they are tested in their own test below).
@@ -37,6 +38,8 @@ def test_the_reference_solution_gets_full_marks(lab: Lab) -> None:
     assert report.max_score == 74.0
     assert report.score == 74.0 + 3.0
     assert all(r.hint is None for r in report.results if r.status is Status.PASS)
+    for r in report.results:
+        expect_words(f"reference {r.check.id}", r)
 
 
 def test_every_check_has_a_failing_fixture() -> None:
@@ -54,6 +57,7 @@ def test_each_omission_fails_its_check(lab: Lab, world: World, check_id: str) ->
     assert verdict.hint, f"{check_id} failed without a hint"
     assert verdict.points == 0
     assert report.outcome is (Outcome.FAIL if verdict.check.required else Outcome.PASS)
+    expect_words(f"{check_id}: first condition", verdict)
 
 
 @pytest.mark.parametrize(("check_id", "condition"), [(c, n) for c, n, _m in CONDITIONS], ids=[f"{c}:{n}" for c, n, _m in CONDITIONS])
@@ -67,3 +71,4 @@ def test_each_condition_alone_fails_its_check(lab: Lab, world: World, check_id: 
     assert verdict.hint, f"{check_id} ({condition}) failed without a hint"
     others = {r.check.id: r.message for r in report.results if r.status is Status.FAIL and r.check.id != check_id}
     assert not (set(others) - ALSO_FAILING.get((check_id, condition), set())), others
+    expect_words(f"{check_id}: {condition}", verdict)

@@ -124,3 +124,133 @@ def test_registry_meta() -> None:
         assert check.title and check.hint and check.evidence, check.id
         assert all(need in checks for need in check.needs), check.id
         assert check.lesson_ref.startswith(f"lessons/{check.lesson}-"), check.id
+
+
+def test_student_work_missing_fails_and_prerequisite_missing_skips_naming_the_check(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    from maas_lab.engine.model import PrerequisiteMissing, StudentWorkMissing
+
+    def missing(_: Snapshot) -> Verdict:
+        raise StudentWorkMissing("no install in user1-maas", hint="Install it.", namespace="user1-maas")
+
+    def waiting(_: Snapshot) -> Verdict:
+        raise PrerequisiteMissing("2.a", "project user1-maas not found")
+
+    checks = [make("2.a", missing), make("2.b", waiting), make("3.c", waiting)]
+    by_id = {r.check.id: r for r in grade(monkeypatch, snapshot, checks, lessons=[2, 3]).results}
+    assert (by_id["2.a"].status, by_id["2.a"].message, by_id["2.a"].hint) == (Status.FAIL, "no install in user1-maas", "Install it.")
+    assert by_id["2.a"].evidence == {"namespace": "user1-maas"}
+    assert (by_id["2.b"].status, by_id["2.b"].message) == (Status.SKIP, "needs 2.a: project user1-maas not found")
+    assert by_id["2.b"].hint == "Fix 2.a first (maas-lab explain 2.a)." and by_id["2.b"].evidence == {"prerequisite": "2.a"}
+    assert by_id["3.c"].message == "needs 2.a (lesson 2): project user1-maas not found"
+
+
+def test_failed_prerequisite_skip_says_which_and_how(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    checks = [make("2.a", lambda s: failed("no")), make("3.b", lambda s: passed("b"), needs=("2.a",))]
+    skipped_ = next(r for r in grade(monkeypatch, snapshot, checks, lessons=[2, 3]).results if r.check.id == "3.b")
+    assert skipped_.message == "needs 2.a (lesson 2), which did not pass (fail)"
+    assert skipped_.hint == "Fix 2.a first (maas-lab explain 2.a)." and skipped_.evidence == {"prerequisite": "2.a"}
+    checks = [make("2.a", lambda s: pending("soon")), make("3.b", lambda s: passed("b"), needs=("2.a",))]
+    waiting = next(r for r in grade(monkeypatch, snapshot, checks, lessons=[2, 3]).results if r.check.id == "3.b")
+    assert waiting.message == "waiting for 2.a (lesson 2); retry in a minute" and waiting.evidence == {"prerequisite": "2.a"}
+
+
+def test_verdict_helpers_keep_what_they_are_given() -> None:
+    from maas_lab.engine.model import errored, skipped
+
+    assert pending("rolling out") == Verdict(Status.PENDING, "rolling out", "The work is still converging; retry in a minute.", {})
+    assert pending("x", "wait", a=1) == Verdict(Status.PENDING, "x", "wait", {"a": 1})
+    assert errored("x", "h", a=1) == Verdict(Status.ERROR, "x", "h", {"a": 1})
+    assert skipped("x", "h", a=1) == Verdict(Status.SKIP, "x", "h", {"a": 1})
+    assert failed("x", "h", a=1) == Verdict(Status.FAIL, "x", "h", {"a": 1})
+    assert passed("x", a=1) == Verdict(Status.PASS, "x", None, {"a": 1})
+    assert passed("x").passed and not failed("x").passed
+
+
+def test_results_carry_points_hints_and_titles_filled(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    titled = Check("2.a", 2, "Project {user}-maas exists; budget {user_max_budget}", "In {user}-maas.", lambda s: failed("no"),
+                   "Set TPM {user_tpm}.", "lessons/2-deploy-litemaas.md#x", "K8s {user}-canopy")
+    verdict_hint = Check("2.b", 2, "t {nope}", "", lambda s: failed("no", hint="own {user_tpm}"), "default", "x", "e")
+    passing = Check("2.c", 2, "t", "", lambda s: passed("ok"), "never shown", "x", "e", required=False)
+    by_id = {r.check.id: r for r in grade(monkeypatch, snapshot, [titled, verdict_hint, passing]).results}
+    assert by_id["2.a"].check.title == "Project user1-maas exists; budget 50"
+    assert by_id["2.a"].check.description == "In user1-maas." and by_id["2.a"].check.evidence == "K8s user1-canopy"
+    assert by_id["2.a"].hint == "Set TPM 20000." and (by_id["2.a"].points, by_id["2.a"].max_points) == (0.0, 2.0)
+    assert by_id["2.b"].check.title == "t {nope}" and by_id["2.b"].hint == "own {user_tpm}"  # a verdict's own hint is already final
+    assert by_id["2.c"].hint is None and (by_id["2.c"].points, by_id["2.c"].max_points) == (1.0, 1.0)
+    assert by_id["2.c"].duration >= 0.0
+
+
+def test_fill_leaves_unknown_or_stray_braces_alone() -> None:
+    assert runner.fill("a {x} b", {"x": "1"}) == "a 1 b"
+    assert runner.fill("a {y} b", {"x": "1"}) == "a {y} b"
+    assert runner.fill("a {x", {"x": "1"}) == "a {x"
+    assert runner.fill("a {x.y} {0}", {"x": "1"}) == "a {x.y} {0}"
+
+
+def test_a_run_past_its_deadline_errors_the_remaining_checks(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    monkeypatch.setattr(runner, "load_checks", lambda: {"2.a": make("2.a", lambda s: passed("a"))})
+    report = runner.run([2], snapshot, snapshot.profile, deadline=0.0)
+    assert [r.status for r in report.results] == [Status.ERROR] and "--timeout" in report.results[0].message
+    on_time = runner.run([2], snapshot, snapshot.profile, deadline=float("inf"))
+    assert [r.status for r in on_time.results] == [Status.PASS]
+
+
+def test_only_grades_the_named_checks_and_their_prerequisites_silently(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    calls: list[str] = []
+
+    def record(name: str) -> Callable[[Snapshot], Verdict]:
+        return lambda s: (calls.append(name), passed(name))[1]
+
+    checks = {c.id: c for c in [make("2.a", record("a")), make("2.b", record("b"), needs=("2.a",)), make("2.c", record("c"))]}
+    monkeypatch.setattr(runner, "load_checks", lambda: checks)
+    report = runner.run([2], snapshot, snapshot.profile, only=["2.b"])
+    assert [r.check.id for r in report.results] == ["2.b"] and calls == ["a", "b"]
+    assert report.lessons[0].title == "Deploy LiteMaaS" and report.target.user == "user1" and report.target.profile == "ai501"
+
+
+def test_report_outcome_and_scores() -> None:
+    from maas_lab.engine.model import CheckResult, LessonReport, Report, Target
+
+    def result_(status: Status, required: bool = True, points: float = 0.0) -> CheckResult:
+        check = make("2.a", lambda s: passed(""), required=required)
+        return CheckResult(check, status, "", None, points, 2.0, {})
+
+    def report(*results: CheckResult) -> Report:
+        return Report("0", snapshot_time(), Target(None, None, "p"), [LessonReport(2, "t", list(results))])
+
+    assert report(result_(Status.PASS, points=2.0), result_(Status.ERROR, required=False)).outcome is Outcome.PASS
+    assert report(result_(Status.PASS), result_(Status.ERROR)).exit_code == 3
+    assert report(result_(Status.SKIP)).exit_code == 1
+    assert report(result_(Status.PASS, points=2.0), result_(Status.FAIL, required=False, points=0.0)).max_score == 2.0
+    assert report(result_(Status.PASS, points=2.0), result_(Status.PASS, points=2.0)).score == 4.0
+    assert result_(Status.PASS).passed and not result_(Status.SKIP).passed
+
+
+def snapshot_time():  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_registry_lookups() -> None:
+    from maas_lab.engine import registry
+    from maas_lab.errors import UsageError
+
+    assert registry.parse_lessons("all") == [1, 2, 3, 4, 5] and registry.parse_lessons(" ALL ") == [1, 2, 3, 4, 5]
+    assert registry.parse_lessons("3, 2,3") == [2, 3]
+    for bad in ("6", "0", "x", "2,", "-1"):
+        with pytest.raises(UsageError, match="choose 1-5 or 'all'"):
+            registry.parse_lessons(bad)
+    assert registry.get_check("2.routes").id == "2.routes"
+    with pytest.raises(UsageError, match=r"unknown check id '2.route'; checks of that lesson: 2.namespace, "):
+        registry.get_check("2.route")
+    with pytest.raises(UsageError) as error:
+        registry.get_check("9.x")
+    assert str(error.value) == "unknown check id '9.x'"
+    assert sorted(["10.a", "2.b", "x.y", "2.a"], key=registry.id_sort_key) == ["2.a", "2.b", "10.a", "x.y"]
+    assert len(registry.LESSONS) == 5 and list(registry.LESSONS) == [1, 2, 3, 4, 5] and registry.LESSONS[2].title == "Deploy LiteMaaS"
+    routes = registry.load_checks()["2.routes"]
+    assert routes.lesson == 2 and routes.lesson_ref == "lessons/2-deploy-litemaas.md#step-4-install-with-helm"
+    assert routes.title.startswith("Both Routes") and routes.description.startswith("Students and applications")
+    assert routes.needs == ("2.namespace",) and routes.required and not routes.smoke
+    assert registry.load_checks()["1.logged-in"].smoke and not registry.load_checks()["3.role-assigned"].required

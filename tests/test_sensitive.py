@@ -55,3 +55,11 @@ def test_usable_admin_key_takes_the_first_prefixed_entry() -> None:
     assert usable_admin_key(Sensitive("ltm_admin_")) is None
     assert usable_admin_key(None) is None
     assert sha256_hex("x") == hashlib.sha256(b"x").hexdigest()
+
+
+def test_public_words_are_not_remembered_as_secrets() -> None:
+    redactor = Redactor()
+    for value in ("changeme", "ltm_admin_", "s3cr3t-value"):
+        redactor.remember(value)
+    text = "still `changeme`; keys start with `ltm_admin_`; s3cr3t-value"
+    assert redactor.scrub(text) == f"still `changeme`; keys start with `ltm_admin_`; {fingerprint_of('s3cr3t-value')}"
