@@ -13,7 +13,7 @@ from rich.text import Text
 
 from maas_lab import __version__
 from maas_lab.engine.model import Report
-from maas_lab.engine.registry import LESSONS, get_check, load_checks, parse_lessons
+from maas_lab.engine.registry import LESSONS, filled, get_check, load_checks, parse_lessons, template_values
 from maas_lab.errors import MaasLabError, UsageError
 from maas_lab.files import write_atomically
 from maas_lab.report import FORMATS, render
@@ -209,7 +209,8 @@ def list_(
     table = Table(show_lines=False)
     for column in ("id", "points", "title", "evidence", "needs"):
         table.add_column(column)
-    for item in sorted(load_checks().values(), key=lambda c: (c.lesson, c.id)):
+    values = template_values(load_profile(profile))
+    for item in sorted((filled(c, values) for c in load_checks().values()), key=lambda c: (c.lesson, c.id)):
         if item.lesson in lessons:
             value = points.for_check(item.id, required=item.required)
             table.add_row(item.id, f"{value:g}" + ("" if item.required else " bonus"), item.title, item.evidence, ", ".join(item.needs))
@@ -222,8 +223,10 @@ def explain(check_id: Annotated[str, typer.Argument(help="A check id such as 2.r
 
     Example: maas-lab explain 2.routes
     """
+    from maas_lab.profile import load_profile
+
     try:
-        item = get_check(check_id)
+        item = filled(get_check(check_id), template_values(load_profile(None)))
     except MaasLabError as exc:
         raise _fail(exc) from None
     kind = "required" if item.required else "bonus (never decides the outcome)"

@@ -212,3 +212,16 @@ def test_titles_and_hints_follow_the_profile_and_the_user(lab: Lab, world: World
     assert key_defaults.status is Status.FAIL and "default max budget to 7 and the maximum to 9" in key_defaults.hint
     assert result(report, "1.can-create-project").check.title == f"You may create the {USER}-maas project (or it exists already)."
     assert all("{" not in r.check.title for r in report.results)
+
+
+def test_explain_and_list_show_the_profiles_words() -> None:
+    from typer.testing import CliRunner
+
+    from maas_lab.cli import app
+
+    explained = CliRunner().invoke(app, ["explain", "4.multi-model-key"])
+    assert explained.exit_code == 0
+    assert "Active key `multi-model-key` with Llama-3.2-3B and Llama-3.2-3B-Instruct-FP8 and max budget 5." in explained.output
+    assert "{" not in explained.output
+    listed = CliRunner().invoke(app, ["list", "3"])
+    assert listed.exit_code == 0 and "{key_default_budget}" not in listed.output and "default max budget 10" in listed.output

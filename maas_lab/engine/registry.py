@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -125,7 +126,26 @@ def get_check(check_id: str) -> Check:
     return checks[check_id]
 
 
-def template_values(profile: Profile) -> dict[str, str]:
-    """The course's `{placeholder}` values for titles and hints, from the profile."""
+def template_values(profile: Profile, user: str | None = None) -> dict[str, str]:
+    """The course's `{placeholder}` values for titles and hints, from the profile (and `{user}` when known)."""
     values: dict[str, str] = importlib.import_module(COURSE_PACKAGE).template_values(profile)
-    return values
+    return {**values, "user": user or "{user}"}
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """`{placeholder}`s of a title or hint filled from `values`; text without them (or with other braces) unchanged."""
+    try:
+        return text.format_map(values)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return text
+
+
+def filled(check: Check, values: Mapping[str, str]) -> Check:
+    """The check as a student reads it: title, description, evidence and hint filled from `values`."""
+    return dataclasses.replace(
+        check,
+        title=fill(check.title, values),
+        description=fill(check.description, values),
+        evidence=fill(check.evidence, values),
+        hint=fill(check.hint, values),
+    )

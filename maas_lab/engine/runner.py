@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from maas_lab.engine.model import (
     failed,
     skipped,
 )
-from maas_lab.engine.registry import LESSONS, id_sort_key, load_checks, template_values
+from maas_lab.engine.registry import LESSONS, fill, filled, id_sort_key, load_checks, template_values
 from maas_lab.errors import CollectError
 from maas_lab.evidence.services import Unavailable
 
@@ -129,7 +128,7 @@ def run(
     reports = []
     shown = set(wanted)
     lesson_order = {check_id: index for index, check_id in enumerate(checks)}  # the order the lesson teaches them
-    values = {**template_values(profile), "user": snapshot.user_or_none or "{user}"}
+    values = template_values(profile, snapshot.user_or_none)
     for number in sorted({checks[c].lesson for c in shown}):
         results = [
             _result(checks[c], verdicts[c], profile, durations[c], snapshot, values)
@@ -146,14 +145,6 @@ def run(
     )
 
 
-def fill(text: str, values: Mapping[str, str]) -> str:
-    """`{placeholder}`s of a title or hint filled from `values`; text without them (or with other braces) unchanged."""
-    try:
-        return text.format_map(values)
-    except (KeyError, IndexError, ValueError, AttributeError):
-        return text
-
-
 def _result(
     check: Check, verdict: Verdict, profile: Profile, duration: float, snapshot: Snapshot, values: Mapping[str, str]
 ) -> CheckResult:
@@ -161,9 +152,7 @@ def _result(
     hint = None
     if verdict.status is not Status.PASS:
         hint = verdict.hint or fill(check.hint, values)
-    shown = dataclasses.replace(
-        check, title=fill(check.title, values), description=fill(check.description, values), evidence=fill(check.evidence, values)
-    )
+    shown = filled(check, values)
     return CheckResult(
         check=shown,
         status=verdict.status,
