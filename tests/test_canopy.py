@@ -512,3 +512,47 @@ def test_an_argo_app_still_progressing_is_pending(lab: Lab, world: World) -> Non
     lab.load(world)
     verdict = result(lab.grade([5], only=["5.gitops-test"]), "5.gitops-test")
     assert verdict.status is Status.PENDING and "still syncing" in verdict.message
+
+
+# -- the URL heuristics, as pure functions (fast; they also kill the mutants of each branch) -------------------------
+
+ACCEPTED = [f"https://litemaas-litellm-{MAAS}.apps.example.com/v1", f"http://litemaas-litellm.{MAAS}.svc:4000/v1",
+            f"http://litemaas-litellm.{MAAS}.svc.cluster.local:4000/v1"]
+TWICE = "the URL has `apps.` twice: <CLUSTER_DOMAIN> already starts with apps."
+OTHER = f"the URL points at the LiteLLM of user2-maas, not at yours in {MAAS}"
+PORT = "the in-cluster Service URL needs LiteLLM's port :4000"
+URL_MISTAKES = {
+    f"https://litemaas-litellm-{MAAS}.apps.apps.example.com/v1": TWICE,
+    f"https://litemaas-litellm-{MAAS}.apps.example.com/v1": None,
+    "https://litemaas-litellm-user2-maas.apps.example.com/v1": OTHER,
+    "litemaas-litellm-user2-maas.apps.example.com/v1": OTHER,
+    "http://litemaas-litellm.user2-maas.svc:4000/v1": OTHER,
+    "http://litemaas-litellm.user2-maas.svc.cluster.local:4000/v1": OTHER,
+    f"http://litemaas-litellm.{MAAS}.svc/v1": PORT,
+    f"http://litemaas-litellm.{MAAS}.svc.cluster.local:8080/v1": PORT,
+    f"https://litemaas-litellm-{MAAS}.apps.example.com": "the URL must end with /v1",
+    f"http://litemaas-litellm-{MAAS}.apps.example.com/v1": "the Route URL starts with https://",
+    f"http://x.{MAAS}:4000/v1": "the Route URL starts with https://",
+    f"HTTPS://LiteMaaS-LiteLLM-{MAAS}.Apps.Example.com/v1/": None,
+    f"  https://litemaas-litellm-{MAAS}.apps.example.com/v1  ": None,
+    f"http://litellm.{MAAS}.svc:4000/v1": None,
+    "https://other-user2-maas.apps.example.com/v1": None,
+    "https://litemaas-litellm-user2-dev.apps.example.com/v1": None,
+    f"https://litemaas-{MAAS}.apps.example.com/v1": None,
+    "": None,
+}
+
+
+@pytest.mark.parametrize("url", sorted(URL_MISTAKES))
+def test_url_mistakes(url: str) -> None:
+    from maas_lab.lessons.l5_canopy import url_mistake
+
+    assert url_mistake(url, ACCEPTED, maas_namespace=MAAS) == URL_MISTAKES[url]
+
+
+def test_another_students_url_needs_our_namespace_and_our_route() -> None:
+    from maas_lab.lessons.l5_canopy import url_mistake
+
+    elsewhere = "https://litemaas-litellm-user2-maas.apps.example.com/v1"
+    assert url_mistake(elsewhere, ACCEPTED) is None  # without our namespace, no comparison
+    assert url_mistake(elsewhere, [u for u in ACCEPTED if u.startswith("http:")], maas_namespace=MAAS) is None  # no Route known

@@ -65,7 +65,6 @@ class StudentWorkMissing(Exception):
 
     def __init__(self, message: str, hint: str | None = None, **evidence: Any) -> None:
         super().__init__(message)
-        self.message = message
         self.hint = hint
         self.evidence = evidence
 
@@ -74,9 +73,8 @@ class PrerequisiteMissing(Exception):
     """Raised by a check that cannot look before `check_id` passes: the runner reports `skip`, naming that check."""
 
     def __init__(self, check_id: str, reason: str) -> None:
-        super().__init__(f"{check_id}: {reason}")
+        super().__init__(reason)
         self.check_id = check_id
-        self.reason = reason
 
 
 CheckFunction = Callable[["Snapshot"], Verdict]

@@ -77,11 +77,11 @@ def evaluate(check: Check, snapshot: Snapshot, checks: Mapping[str, Check] | Non
     try:
         return check.function(snapshot)
     except StudentWorkMissing as missing:
-        return failed(missing.message, hint=missing.hint, **missing.evidence)
+        return failed(str(missing), hint=missing.hint, **missing.evidence)
     except PrerequisiteMissing as waiting:
         need = waiting.check_id
         return skipped(
-            f"needs {need}{_where(need, check, checks or {})}: {waiting.reason}",
+            f"needs {need}{_where(need, check, checks or {})}: {waiting}",
             hint=f"Fix {need} first (maas-lab explain {need}).",
             prerequisite=need,
         )
