@@ -7,7 +7,7 @@ import pytest
 
 from maas_lab.engine.model import Outcome, Status
 from maas_lab.engine.registry import load_checks
-from tests.fixtures.conditions import CONDITIONS
+from tests.fixtures.conditions import CONDITIONS, VARIANTS
 from tests.fixtures.omissions import OMISSIONS
 from tests.fixtures.world import World
 from tests.golden import expect_words
@@ -72,3 +72,13 @@ def test_each_condition_alone_fails_its_check(lab: Lab, world: World, check_id: 
     others = {r.check.id: r.message for r in report.results if r.status is Status.FAIL and r.check.id != check_id}
     assert not (set(others) - ALSO_FAILING.get((check_id, condition), set())), others
     expect_words(f"{check_id}: {condition}", verdict)
+
+
+@pytest.mark.parametrize(("check_id", "variant"), [(c, n) for c, n, _m, _s in VARIANTS], ids=[f"{c}:{n}" for c, n, _m, _s in VARIANTS])
+def test_variants_give_their_own_verdict_and_words(lab: Lab, world: World, check_id: str, variant: str) -> None:
+    mutation, status = next((m, s) for c, n, m, s in VARIANTS if (c, n) == (check_id, variant))
+    mutation(world)
+    lab.load(world)
+    verdict = result(lab.grade([int(check_id[0])]), check_id)
+    assert verdict.status.value == status, f"{check_id} ({variant}): {verdict.status.value}: {verdict.message}"
+    expect_words(f"{check_id}: {variant}", verdict)

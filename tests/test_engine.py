@@ -256,3 +256,12 @@ def test_registry_lookups() -> None:
     assert routes.title.startswith("Both Routes") and routes.description.startswith("Students and applications")
     assert routes.needs == ("2.namespace",) and routes.required and not routes.smoke
     assert registry.load_checks()["1.logged-in"].smoke and not registry.load_checks()["3.role-assigned"].required
+
+
+def test_a_duplicate_check_id_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from maas_lab.engine import registry
+
+    registry.load_checks()
+    monkeypatch.setattr(registry, "_REGISTERED", [*registry._REGISTERED, registry._REGISTERED[0]])
+    with pytest.raises(RuntimeError, match="duplicate check id 1.logged-in"):
+        registry.load_checks()

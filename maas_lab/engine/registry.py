@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Required, TypedDict, Unpack
 
 from maas_lab.engine.model import Check, CheckFunction, Lesson
 from maas_lab.errors import UsageError
@@ -37,26 +37,22 @@ class _CourseLessons(Mapping[int, Lesson]):
 
 LESSONS: Mapping[int, Lesson] = _CourseLessons()
 
-CHECKS: dict[str, Check] = {}
-_REGISTERED: list[tuple[str, dict[str, Any], CheckFunction]] = []
+class CheckOptions(TypedDict, total=False):
+    lesson_ref: Required[str]  # the anchor of the lesson section (`step-4-install-with-helm`)
+    hint: Required[str]
+    evidence: Required[str]
+    needs: tuple[str, ...]
+    required: bool
+    smoke: bool
 
 
-def check(
-    check_id: str,
-    *,
-    lesson_ref: str,
-    hint: str,
-    evidence: str,
-    needs: tuple[str, ...] = (),
-    required: bool = True,
-    smoke: bool = False,
-) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check: `check("2.routes", …)(routes)`. The docstring's first line is the title students see; the
-    rest says why it matters. `lesson_ref` is the anchor of the lesson section; points come from the profile.
+# Registration only records (it runs at import); `load_checks` builds the Check records each time it is asked.
+_REGISTERED: list[tuple[str, CheckOptions, CheckFunction]] = []
 
-    Registration only records; `load_checks` builds the Check records, so the registry runs when checks are loaded.
-    """
-    options = {"lesson_ref": lesson_ref, "hint": hint, "evidence": evidence, "needs": needs, "required": required, "smoke": smoke}
+
+def check(check_id: str, **options: Unpack[CheckOptions]) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check: `check("2.routes", lesson_ref=…, hint=…, evidence=…)(routes)`. The function's docstring:
+    first line the title students see, the rest why it matters. Points come from the profile."""
 
     def register(function: CheckFunction) -> CheckFunction:
         _REGISTERED.append((check_id, options, function))
@@ -65,7 +61,7 @@ def check(
     return register
 
 
-def _build(check_id: str, options: dict[str, Any], function: CheckFunction) -> Check:
+def _build(check_id: str, options: CheckOptions, function: CheckFunction) -> Check:
     lesson = int(check_id.split(".", 1)[0])
     doc = (function.__doc__ or "").strip()
     title, _, description = doc.partition("\n")
@@ -78,9 +74,9 @@ def _build(check_id: str, options: dict[str, Any], function: CheckFunction) -> C
         hint=options["hint"],
         lesson_ref=f"{LESSONS[lesson].file}#{options['lesson_ref']}",
         evidence=options["evidence"],
-        needs=options["needs"],
-        required=options["required"],
-        smoke=options["smoke"],
+        needs=options.get("needs", ()),
+        required=options.get("required", True),
+        smoke=options.get("smoke", False),
     )
 
 
@@ -88,13 +84,12 @@ def load_checks() -> dict[str, Check]:
     """Every check of the course, in the order the lessons teach them."""
     for module in importlib.import_module(COURSE_PACKAGE).MODULES:
         importlib.import_module(module)
-    if len(CHECKS) != len(_REGISTERED):
-        CHECKS.clear()
-        for check_id, options, function in _REGISTERED:
-            if check_id in CHECKS:
-                raise RuntimeError(f"duplicate check id {check_id}")
-            CHECKS[check_id] = _build(check_id, options, function)
-    return CHECKS
+    checks: dict[str, Check] = {}
+    for check_id, options, function in _REGISTERED:
+        if check_id in checks:
+            raise RuntimeError(f"duplicate check id {check_id}")
+        checks[check_id] = _build(check_id, options, function)
+    return checks
 
 
 def id_sort_key(check_id: str) -> tuple[int, str]:

@@ -75,9 +75,24 @@ def rollout(snap: Snapshot, kind: str, namespace: str, name: str, *, what: str) 
     deadline = int(spec.get("progressDeadlineSeconds") or DEFAULT_PROGRESS_DEADLINE)
     if started is not None and (snap.now - started).total_seconds() < deadline:
         return pending(f"{what} is rolling out ({ready}/{replicas} ready)", **evidence)
-    available_condition = conditions.get("Available") or {}
-    detail = available_condition.get("message") or f"{ready}/{replicas} ready"
-    return failed(f"{what} is not ready: {detail}", **evidence)
+    return failed(f"{what} is not ready: {_not_done(kind, replicas, ready, updated, observed, generation, status, conditions)}", **evidence)
+
+
+def _not_done(
+    kind: str, replicas: int, ready: int, updated: int, observed: int, generation: int, status: dict[str, Any], conditions: dict[Any, Any]
+) -> str:
+    """Why a rollout is not done, in the workload's own words when it says them."""
+    unavailable = conditions.get("Available") or {}
+    if unavailable.get("status") == "False" and unavailable.get("message"):
+        return str(unavailable["message"])
+    detail = f"{ready}/{replicas} ready, {updated}/{replicas} updated"
+    if kind == "Deployment":
+        detail += f", {int(status.get('availableReplicas') or 0)}/{replicas} available"
+    if observed < generation:
+        detail += f", generation {generation} not yet observed"
+    if kind == "StatefulSet" and status.get("currentRevision") and status.get("currentRevision") != status.get("updateRevision"):
+        detail += f", revision {status.get('updateRevision')} not rolled out"
+    return detail
 
 
 def _rollout_start(workload: dict[str, Any], pods: list[dict[str, Any]]) -> datetime | None:
