@@ -263,5 +263,5 @@ def test_a_duplicate_check_id_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
 
     registry.load_checks()
     monkeypatch.setattr(registry, "_REGISTERED", [*registry._REGISTERED, registry._REGISTERED[0]])
-    with pytest.raises(RuntimeError, match="duplicate check id 1.logged-in"):
+    with pytest.raises(RuntimeError, match=r"duplicate check id 1\.logged-in"):
         registry.load_checks()
