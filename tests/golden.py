@@ -1,4 +1,4 @@
-"""The words students read, kept as reviewed text: each fixture's verdict message and hint are compared with
+"""The words students read, kept as reviewed text: each fixture's verdict message, hint and evidence are compared with
 tests/fixtures/messages.json. `UPDATE_GOLDEN=1 pytest tests/test_checks.py` rewrites the file after a deliberate change."""
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ def _normalise(text: str | None) -> str | None:
 
 def expect_words(key: str, result: Any) -> None:
     """`result` (a CheckResult) says what the golden file holds for `key`."""
-    found = {"status": result.status.value, "message": _normalise(result.message), "hint": _normalise(result.hint)}
+    evidence = json.loads(_normalise(json.dumps(result.evidence, sort_keys=True, default=str)) or "{}")
+    found = {"status": result.status.value, "message": _normalise(result.message), "hint": _normalise(result.hint), "evidence": evidence}
     golden: dict[str, Any] = json.loads(GOLDEN.read_text("utf-8")) if GOLDEN.exists() else {}
     if os.environ.get("UPDATE_GOLDEN"):
         golden[key] = found

@@ -225,3 +225,10 @@ def test_explain_and_list_show_the_profiles_words() -> None:
     assert "{" not in explained.output
     listed = CliRunner().invoke(app, ["list", "3"])
     assert listed.exit_code == 0 and "{key_default_budget}" not in listed.output and "default max budget 10" in listed.output
+
+
+def test_an_unreadable_shared_namespace_is_the_labs_side(lab: Lab, world: World) -> None:
+    world.drop(lambda o: o["kind"] == "RoleBinding" and o["metadata"].get("namespace") == "ai501")
+    lab.load(world)
+    verdict = result(lab.grade([1]), "1.shared-models-ready")
+    assert verdict.status is Status.ERROR, verdict.message  # the lab team's permission, not the student's missing work

@@ -101,8 +101,7 @@ def _rollout_start(workload: dict[str, Any], pods: list[dict[str, Any]]) -> date
         if condition.get("type") == "Progressing":
             times.append(parse_time(condition.get("lastUpdateTime") or condition.get("lastTransitionTime")))
     times += [parse_time((p.get("metadata") or {}).get("creationTimestamp")) for p in pods]
-    known = [t for t in times if t is not None]
-    return max(known) if known else None
+    return max((t for t in times if t is not None), default=None)
 
 
 def maas_install(snap: Snapshot) -> Install:

@@ -143,7 +143,7 @@ def keys_used(snap: Snapshot) -> Verdict:
     counts: dict[str, int] = {}
     for spec in (snap.profile.keys.first, snap.profile.keys.multi):
         matches, _ = find_keys(snap, spec)
-        best = max((_usage(snap, m) for m in matches), default=(0, False))
+        best = max(_usage(snap, m) for m in matches)  # 4.first-key and 4.multi-model-key passed: one match at least
         counts[spec.name] = best[0]
         if best[0] == 0:
             (waiting if any(_usage(snap, m)[1] for m in matches) else unused).append(spec.name)

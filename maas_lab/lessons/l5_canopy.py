@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from maas_lab.engine.model import PrerequisiteMissing, Status, StudentWorkMissing, Verdict, failed, passed, pending
 from maas_lab.engine.registry import check
@@ -59,8 +60,8 @@ def _providers(snap: Snapshot) -> ProviderConfig:
 
 
 def _host(url: str) -> str:
-    rest = url.strip().partition("://")[2] or url.strip()
-    return rest.split("/", 1)[0].lower()
+    text = url.strip()
+    return urlsplit(text if "://" in text else f"//{text}").netloc.lower()
 
 
 def _other_namespace(host: str, accepted: list[str], maas_namespace: str | None) -> str | None:
@@ -83,8 +84,7 @@ def _other_namespace(host: str, accepted: list[str], maas_namespace: str | None)
 def url_mistake(url: str, accepted: list[str], *, maas_namespace: str | None = None) -> str | None:
     """A hint for the classic hand-typed URL mistakes."""
     host = _host(url)
-    route_hosts = [_host(u) for u in accepted if u.startswith("https://")]
-    if ".apps.apps." in host or any(host == h.replace("apps.", "apps.apps.", 1) for h in route_hosts if "apps." in h):
+    if ".apps.apps." in host:
         return "the URL has `apps.` twice: <CLUSTER_DOMAIN> already starts with apps."
     other = _other_namespace(host, accepted, maas_namespace)
     if other:
