@@ -95,7 +95,8 @@ def pricing(snap: Snapshot) -> Verdict:
             try:
                 actual = float(value or 0)
             except (TypeError, ValueError):
-                actual = -1.0
+                wrong.append(f"{expected.name} {side} price is {value!r}, not a number")
+                continue
             if abs(actual - per_million / 1_000_000) > PRICE_TOLERANCE:
                 wrong.append(f"{expected.name} {side} is {actual * 1_000_000:g}/M, expected {per_million:g}/M")
     if wrong:
