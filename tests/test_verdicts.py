@@ -232,3 +232,11 @@ def test_an_unreadable_shared_namespace_is_the_labs_side(lab: Lab, world: World)
     lab.load(world)
     verdict = result(lab.grade([1]), "1.shared-models-ready")
     assert verdict.status is Status.ERROR, verdict.message  # the lab team's permission, not the student's missing work
+
+
+def test_a_rejected_key_names_its_fingerprint_in_the_evidence(lab: Lab, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from maas_lab.evidence.sensitive import fingerprint_of
+
+    monkeypatch.setenv("MY_KEY", "sk-NotAKeyAnyoneHasXXXXXX")
+    verdict = result(lab.grade([4], api_key_env="MY_KEY"), "4.key-works")
+    assert verdict.status is Status.FAIL and verdict.evidence == {"key": fingerprint_of("sk-NotAKeyAnyoneHasXXXXXX")}
