@@ -240,3 +240,34 @@ def test_a_rejected_key_names_its_fingerprint_in_the_evidence(lab: Lab, monkeypa
     monkeypatch.setenv("MY_KEY", "sk-NotAKeyAnyoneHasXXXXXX")
     verdict = result(lab.grade([4], api_key_env="MY_KEY"), "4.key-works")
     assert verdict.status is Status.FAIL and verdict.evidence == {"key": fingerprint_of("sk-NotAKeyAnyoneHasXXXXXX")}
+
+
+@pytest.mark.parametrize(("body", "message", "evidence"), [
+    ({}, "POST /api/auth/login answered 200 without an authorize URL", {"client_id": "", "redirect_uri": ""}),
+    ({"authUrl": "https://oauth-openshift.apps.example.com/oauth/authorize?response_type=code"},
+     "the backend sends redirect_uri=(none), expected https://litemaas-user1-maas.apps.example.com/api/auth/callback", {"client_id": "", "redirect_uri": ""}),
+])
+def test_a_login_without_its_redirect_fails(lab: Lab, body: dict, message: str, evidence: dict) -> None:  # type: ignore[type-arg]
+    lab.litemaas.inject(r"^/api/auth/login$", status=200, body=body, method="POST")
+    verdict = result(lab.grade([2]), "2.oauth")
+    assert (verdict.status, verdict.message) == (Status.FAIL, message)
+    assert {k: verdict.evidence[k] for k in evidence} == evidence
+
+
+def test_key_works_says_what_it_did(lab: Lab, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from maas_lab.evidence.sensitive import fingerprint_of
+
+    key = KEYS["multi-model-key"][0]
+    monkeypatch.setenv("MY_KEY", key)
+    verdict = result(lab.grade([4], api_key_env="MY_KEY"), "4.key-works")
+    assert verdict.status is Status.PASS
+    assert verdict.message == f"key {fingerprint_of(key)} lists 2 model(s) and Llama-3.2-3B answered"
+    assert verdict.evidence == {"key": fingerprint_of(key), "models": ["Llama-3.2-3B", "Llama-3.2-3B-Instruct-FP8"]}
+    lab.litellm.inject(r"^/v1/chat/completions$", status=400, body={"error": {"message": "Budget has been exceeded"}}, method="POST")
+    refused = result(lab.grade([4], api_key_env="MY_KEY"), "4.key-works")
+    assert (refused.status, refused.message) == (Status.FAIL, "chat on Llama-3.2-3B answered 400: Budget has been exceeded")
+    assert refused.evidence == {"key": fingerprint_of(key)}
+    lab.litellm.clear_faults()
+    lab.litellm.inject(r"^/v1/models$", status=200, body={"data": [], "object": "list"}, method="GET")
+    empty = result(lab.grade([4], api_key_env="MY_KEY"), "4.key-works")
+    assert (empty.status, empty.message, empty.evidence) == (Status.FAIL, f"the key {fingerprint_of(key)} reaches no model", {"key": fingerprint_of(key)})
