@@ -265,3 +265,31 @@ def test_a_duplicate_check_id_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(registry, "_REGISTERED", [*registry._REGISTERED, registry._REGISTERED[0]])
     with pytest.raises(RuntimeError, match=r"duplicate check id 1\.logged-in"):
         registry.load_checks()
+
+
+def test_each_exception_keeps_its_words(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    from maas_lab.engine.model import PrerequisiteMissing
+
+    def bug(_: Snapshot) -> Verdict:
+        raise KeyError("spec")
+
+    def absent_with_hint(_: Snapshot) -> Verdict:
+        raise Unavailable("no Route litemaas", hint="See 2.routes.")
+
+    def absent(_: Snapshot) -> Verdict:
+        raise Unavailable("no Route litemaas")
+
+    checks = [make("2.a", bug), make("2.b", absent_with_hint), make("2.c", absent)]
+    by_id = {r.check.id: r for r in grade(monkeypatch, snapshot, checks).results}
+    assert by_id["2.a"].message == "internal error in 2.a: KeyError: 'spec'"
+    assert by_id["2.a"].hint == "This is a grader bug, not your fault; please report it with the output of `maas-lab --version`."
+    assert (by_id["2.b"].message, by_id["2.b"].hint) == ("no Route litemaas", "See 2.routes.")
+    assert (by_id["2.c"].message, by_id["2.c"].hint) == ("no Route litemaas", "hint 2.c")
+    waiting = runner.evaluate(make("3.x", lambda s: (_ for _ in ()).throw(PrerequisiteMissing("2.z", "not yet"))), snapshot)
+    assert waiting.message == "needs 2.z: not yet"
+
+
+def test_a_preflight_error_keeps_its_words(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    monkeypatch.setattr(runner, "load_checks", lambda: {"2.a": make("2.a", lambda s: passed("a"))})
+    report = runner.run([2], snapshot, snapshot.profile, preflight_error=ServiceUnreachable("cluster down"))
+    assert (report.results[0].message, report.results[0].hint) == ("cluster down", ServiceUnreachable.hint)
