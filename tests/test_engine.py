@@ -193,6 +193,7 @@ def test_a_run_past_its_deadline_errors_the_remaining_checks(monkeypatch: pytest
     monkeypatch.setattr(runner, "load_checks", lambda: {"2.a": make("2.a", lambda s: passed("a"))})
     report = runner.run([2], snapshot, snapshot.profile, deadline=0.0)
     assert [r.status for r in report.results] == [Status.ERROR] and "--timeout" in report.results[0].message
+    assert report.results[0].hint == "Rerun with a larger --timeout."
     on_time = runner.run([2], snapshot, snapshot.profile, deadline=float("inf"))
     assert [r.status for r in on_time.results] == [Status.PASS]
 

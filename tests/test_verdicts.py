@@ -271,3 +271,15 @@ def test_key_works_says_what_it_did(lab: Lab, monkeypatch) -> None:  # type: ign
     lab.litellm.inject(r"^/v1/models$", status=200, body={"data": [], "object": "list"}, method="GET")
     empty = result(lab.grade([4], api_key_env="MY_KEY"), "4.key-works")
     assert (empty.status, empty.message, empty.evidence) == (Status.FAIL, f"the key {fingerprint_of(key)} reaches no model", {"key": fingerprint_of(key)})
+
+
+def test_a_kustomize_install_naming_a_missing_oauth_client_fails(lab: Lab, world: World) -> None:
+    from tests.fixtures.cluster import HOUR, kustomize_litemaas
+
+    world.drop(lambda o: o["metadata"].get("namespace") == MAAS and o["kind"] not in ("Namespace", "RoleBinding"))
+    world.objects += kustomize_litemaas(USER, {k: v for k, v in world.secrets.items() if not k.startswith("key:")}, world.now - 5 * HOUR)
+    world.drop(lambda o: o["kind"] == "OAuthClient")
+    lab.load(world)
+    verdict = result(lab.grade([2]), "2.oauth")
+    assert verdict.status is Status.FAIL
+    assert verdict.message.startswith("OAuthClient ") and verdict.message.endswith(" (named by the backend Secret) not found")
