@@ -13,7 +13,7 @@ from rich.text import Text
 
 from maas_lab import __version__
 from maas_lab.engine.model import Report
-from maas_lab.engine.registry import LESSONS, get_check, load_checks, parse_lessons
+from maas_lab.engine.registry import get_check, group, group_sort_key, load_checks, parse_lessons
 from maas_lab.errors import MaasLabError, UsageError
 from maas_lab.files import write_atomically
 from maas_lab.report import FORMATS, render
@@ -190,27 +190,32 @@ def check(
 
 @app.command("list")
 def list_(
-    lesson: Annotated[Optional[str], typer.Argument(help="Lesson number, or nothing for all.")] = None,
+    lesson: Annotated[
+        Optional[str], typer.Argument(help="Lesson number, 'all' lessons, 'smoke' for the lab environment, or nothing for every check.")
+    ] = None,
     profile: ProfileOpt = "ai501",
 ) -> None:
     """List the checks: id, points, title and the evidence each reads.
 
-    Example: maas-lab list 3
+    Example: maas-lab list 3   ·   maas-lab list smoke
     """
     from rich.table import Table
 
     from maas_lab.profile import load_profile
 
     try:
-        lessons = parse_lessons(lesson or "all")
+        if lesson is None:  # every check: the lessons', then the lab environment's
+            groups: list[int | str] = [*parse_lessons("all"), "env"]
+        else:
+            groups = ["env"] if lesson in ("smoke", "env") else list(parse_lessons(lesson))
         points = load_profile(profile).points
     except MaasLabError as exc:
         raise _fail(exc) from None
     table = Table(show_lines=False)
     for column in ("id", "points", "title", "evidence", "needs"):
         table.add_column(column)
-    for item in sorted(load_checks().values(), key=lambda c: (c.lesson, c.id)):
-        if item.lesson in lessons:
+    for item in sorted(load_checks().values(), key=lambda c: (group_sort_key(c.lesson), c.id)):
+        if item.lesson in groups:
             value = points.for_check(item.id, required=item.required)
             table.add_row(item.id, f"{value:g}" + ("" if item.required else " bonus"), item.title, item.evidence, ", ".join(item.needs))
     Console(highlight=False, width=160).print(table)
@@ -232,7 +237,7 @@ def explain(check_id: Annotated[str, typer.Argument(help="A check id such as 2.r
         "",
         item.description or "",
         "",
-        f"Lesson:    {item.lesson} · {LESSONS[item.lesson].title} · {item.lesson_ref}",
+        f"Lesson:    {item.lesson} · {group(item.lesson).title} · {item.lesson_ref}",
         f"Kind:      {kind}",
         f"Evidence:  {item.evidence}",
         f"Needs:     {', '.join(item.needs) or 'nothing'}",
@@ -407,28 +412,48 @@ def grade_command(
 def smoke(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
-    user: User = None,
+    user: Annotated[
+        Optional[str], typer.Option("--user", envvar="MAAS_LAB_USER", help="The same as --sample-user.", show_default=False)
+    ] = None,
     cluster_domain: Domain = None,
     profile: ProfileOpt = "ai501",
+    litemaas_url: LiteMaaSUrl = None,
+    litellm_url: LiteLLMUrl = None,
+    ca_bundle: CABundle = None,
+    insecure: Insecure = False,
     format_: Format = "table",
     output: Output = None,
     timeout: Timeout = DEFAULT_RUN_TIMEOUT,
     no_color: NoColor = False,
+    sample_user: Annotated[
+        Optional[str],
+        typer.Option("--sample-user", help="The student whose permissions are reviewed (default: the first non-admin User)."),
+    ] = None,
+    roster: Annotated[
+        Optional[Path], typer.Option("--roster", help="The class (grade's roster file): each must exist as a User, Canopy running.")
+    ] = None,
+    model_url: Annotated[
+        Optional[list[str]],
+        typer.Option("--model-url", help="NAME=URL of a shared model's /v1 base, to probe it from outside the cluster (repeatable)."),
+    ] = None,
 ) -> None:
-    """Is the shared lab environment ready: cluster, credentials, shared models, permissions?
+    """Is the lab environment ready for a class: cluster, OAuth, shared models, student permissions, storage, roster?
 
-    Example: maas-lab smoke --format junit -o smoke.xml
+    Example: maas-lab smoke --format junit -o smoke.xml   ·   maas-lab smoke --roster cohort.csv
     """
-    from maas_lab.grading import grade
+    from maas_lab.roster import read_roster
+    from maas_lab.smoke import parse_model_urls, run_smoke
 
     try:
         _check_format(format_)
         _check_output(output)
         settings = _settings(
-            kubeconfig=kubeconfig, context=context, user=user, cluster_domain=cluster_domain, profile=profile, timeout=timeout
+            kubeconfig=kubeconfig, context=context, user=user, cluster_domain=cluster_domain, profile=profile,
+            litemaas_url=litemaas_url, litellm_url=litellm_url, ca_bundle=ca_bundle, insecure=insecure, timeout=timeout,
+            sample_user=sample_user, model_urls=parse_model_urls(model_url or []),
+            roster_users=tuple(row.user for row in read_roster(roster)) if roster else None,
         )
-        smoke_checks = [c.id for c in load_checks().values() if c.smoke]
-        report = grade(settings, [1], only=smoke_checks)
+        report = run_smoke(settings)
         _emit(report, format_, output, no_color)
     except MaasLabError as exc:
         raise _fail(exc) from None

@@ -29,6 +29,10 @@ class Settings:
     timeout: float = DEFAULT_RUN_TIMEOUT
     api_key_env: str | None = None
     on_behalf: bool = False  # roster rows without credentials: the invoking credentials grade `user`
+    # `smoke` only: the student whose permissions are reviewed, the class to look for, model URLs by name
+    sample_user: str | None = None
+    roster_users: tuple[str, ...] = ()
+    model_urls: tuple[tuple[str, str], ...] = ()
 
     @property
     def verify(self) -> bool | str:

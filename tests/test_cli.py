@@ -317,14 +317,6 @@ def test_the_student_key_is_tested_only_with_api_key_env(lab: Lab, world: World)
     assert checks["4.key-works"]["status"] == "pass" and checks["4.key-works"]["points"] == 1.0
 
 
-def test_smoke_on_a_ready_lab(lab: Lab) -> None:
-    smoke_checks = {c.id for c in load_checks().values() if c.smoke}
-    result = cli("smoke", "--kubeconfig", str(lab.kubeconfig), "--format", "json")
-    assert result.exit_code == 0, result.stdout + result.stderr
-    outcome, statuses = read_report("json", result.stdout)
-    assert outcome == "pass" and set(statuses) == smoke_checks
-
-
 def test_service_account_credentials_need_user(lab: Lab, tmp_path: Path) -> None:
     grader = kubeconfig_for(lab, tmp_path, "tok-grader")
     result = cli("check", "2", *against(lab, grader))
@@ -551,7 +543,7 @@ def test_grade_a_roster(lab: Lab, tmp_path: Path, admin_kubeconfig: Path) -> Non
     assert result.stdout == ""
     assert "gradebook written to" in result.stderr
 
-    ids = sorted(load_checks(), key=lambda c: (int(c.split(".")[0]), c))
+    ids = sorted((c for c in load_checks() if c[0].isdigit()), key=lambda c: (int(c.split(".")[0]), c))
     with (out / "gradebook.csv").open(newline="", encoding="utf-8") as handle:
         header = next(csv.reader(handle))
     assert header[:4] == ["user", "outcome", "score", "max_score"]

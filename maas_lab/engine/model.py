@@ -66,7 +66,7 @@ CheckFunction = Callable[["Snapshot"], Verdict]
 @dataclass(frozen=True)
 class Check:
     id: str
-    lesson: int
+    lesson: int | str  # a lesson number, or a group key such as "env"
     title: str
     description: str
     function: CheckFunction
@@ -75,7 +75,6 @@ class Check:
     evidence: str
     needs: tuple[str, ...] = ()
     required: bool = True
-    smoke: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,9 +95,19 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class LessonReport:
-    lesson: int
+    lesson: int | str
     title: str
     checks: list[CheckResult]
+
+    @property
+    def label(self) -> str:
+        """`Lesson 2`, or a group's own title (`Lab environment`)."""
+        return f"Lesson {self.lesson}" if isinstance(self.lesson, int) else self.title
+
+    @property
+    def heading(self) -> str:
+        """`Lesson 2 — Deploy LiteMaaS`, or a group's own title."""
+        return f"{self.label} — {self.title}" if isinstance(self.lesson, int) else self.title
 
     @property
     def score(self) -> float:

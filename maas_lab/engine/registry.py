@@ -12,7 +12,7 @@ from maas_lab.errors import UsageError
 
 @dataclass(frozen=True)
 class Lesson:
-    number: int
+    number: int | str  # a lesson number, or the key of a group that is not a lesson ("env")
     title: str
     file: str  # path of the lesson text, relative to the repository root
 
@@ -34,6 +34,10 @@ LESSON_MODULES = (
     "maas_lab.lessons.l5_canopy",
 )
 
+# Check groups that are not lessons, registered by their module: "env" (`maas-lab smoke`) grades the lab itself.
+GROUPS: dict[str, Lesson] = {}
+ENV_MODULE = "maas_lab.smoke"
+
 CHECKS: dict[str, Check] = {}
 
 
@@ -45,7 +49,6 @@ def check(
     evidence: str,
     needs: tuple[str, ...] = (),
     required: bool = True,
-    smoke: bool = False,
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check. The docstring's first line is the title students see; the rest says why it matters.
 
@@ -55,7 +58,8 @@ def check(
     def register(function: CheckFunction) -> CheckFunction:
         if check_id in CHECKS:
             raise RuntimeError(f"duplicate check id {check_id}")
-        lesson = int(check_id.split(".", 1)[0])
+        head = check_id.split(".", 1)[0]
+        lesson: int | str = int(head) if head.isdigit() else head
         doc = (function.__doc__ or "").strip()
         title, _, description = doc.partition("\n")
         CHECKS[check_id] = Check(
@@ -65,11 +69,10 @@ def check(
             description=" ".join(description.split()),
             function=function,
             hint=hint,
-            lesson_ref=f"{LESSONS[lesson].file}#{lesson_ref}",
+            lesson_ref=f"{group(lesson).file}#{lesson_ref}",
             evidence=evidence,
             needs=needs,
             required=required,
-            smoke=smoke,
         )
         return function
 
@@ -77,9 +80,19 @@ def check(
 
 
 def load_checks() -> dict[str, Check]:
-    for module in LESSON_MODULES:
+    for module in (*LESSON_MODULES, ENV_MODULE):
         importlib.import_module(module)
     return CHECKS
+
+
+def group(key: int | str) -> Lesson:
+    """The lesson, or the non-lesson group (`env`), that a check belongs to."""
+    return LESSONS[key] if isinstance(key, int) else GROUPS[key]
+
+
+def group_sort_key(key: int | str) -> tuple[int, str]:
+    """Lessons in order, then the other groups by name."""
+    return (key, "") if isinstance(key, int) else (99, key)
 
 
 def id_sort_key(check_id: str) -> tuple[int, str]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from maas_lab import __version__
 from maas_lab.engine.model import Check, CheckResult, LessonReport, Report, Status, Target, Verdict, errored, skipped
-from maas_lab.engine.registry import LESSONS, id_sort_key, load_checks
+from maas_lab.engine.registry import group, group_sort_key, id_sort_key, load_checks
 from maas_lab.errors import CollectError
 from maas_lab.evidence.services import Unavailable
 from maas_lab.profile import Profile
@@ -70,7 +70,7 @@ def evaluate(check: Check, snapshot: Snapshot) -> Verdict:
 
 
 def run(
-    lessons: list[int],
+    lessons: list[int] | list[str],
     snapshot: Snapshot,
     profile: Profile,
     *,
@@ -101,13 +101,13 @@ def run(
     reports = []
     shown = set(wanted)
     lesson_order = {check_id: index for index, check_id in enumerate(checks)}  # the order the lesson teaches them
-    for number in sorted({checks[c].lesson for c in shown}):
+    for number in sorted({checks[c].lesson for c in shown}, key=group_sort_key):
         results = [
             _result(checks[c], verdicts[c], profile, durations[c], snapshot)
             for c in sorted(shown, key=lambda c: lesson_order[c])
             if checks[c].lesson == number
         ]
-        reports.append(LessonReport(number, LESSONS[number].title, results))
+        reports.append(LessonReport(number, group(number).title, results))
     return Report(
         tool_version=__version__,
         generated_at=datetime.now(UTC).replace(microsecond=0),

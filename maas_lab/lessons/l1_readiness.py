@@ -16,7 +16,6 @@ LLAMA_STACK_CONFIGMAPS = ("ogx-config", "llama-stack-config")
     lesson_ref=READY_ANCHOR,
     hint="Log in to the cluster: oc login --server=https://api.<cluster>:6443 -u <USER_NAME>",
     evidence="K8s users/~",
-    smoke=True,
 )
 def logged_in(snap: Snapshot) -> Verdict:
     """Your cluster credentials work and name a user.
@@ -37,7 +36,6 @@ def logged_in(snap: Snapshot) -> Verdict:
     hint="You need the right to create projects; ask your instructor (self-provisioner).",
     evidence="K8s SelfSubjectAccessReview on projectrequests create, or the project",
     needs=("1.logged-in",),
-    smoke=True,
 )
 def can_create_project(snap: Snapshot) -> Verdict:
     """You may create the {user}-maas project (or it exists already).
@@ -58,7 +56,6 @@ def can_create_project(snap: Snapshot) -> Verdict:
     hint="The shared models are served by the lab team; tell your instructor which ones are not Ready.",
     evidence="K8s InferenceServices (serving.kserve.io/v1beta1) in the shared namespace",
     needs=("1.logged-in",),
-    smoke=True,
 )
 def shared_models_ready(snap: Snapshot) -> Verdict:
     """The shared models (InferenceServices) are Ready.

@@ -23,7 +23,7 @@ def render_markdown(report: Report) -> str:
     ]
     for lesson in report.lessons:
         lines += [
-            f"## Lesson {lesson.lesson} — {lesson.title} ({lesson.score:g}/{lesson.max_score:g})",
+            f"## {lesson.heading} ({lesson.score:g}/{lesson.max_score:g})",
             "",
             "| | check | status | points | message |",
             "|---|---|---|---|---|",

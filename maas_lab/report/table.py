@@ -35,7 +35,7 @@ def render_table(report: Report, *, color: bool = False, width: int = 110) -> st
     where = report.target.cluster_domain or "domain unknown"
     console.print(Text(f"maas-lab {report.tool_version} · {who} · {where} · profile {report.target.profile}"))
     for lesson in report.lessons:
-        table = Table(title=f"Lesson {lesson.lesson} — {lesson.title}", title_justify="left", expand=False)
+        table = Table(title=lesson.heading, title_justify="left", expand=False)
         table.add_column("", no_wrap=True)
         table.add_column("check", no_wrap=True)
         table.add_column("result")
@@ -50,7 +50,7 @@ def render_table(report: Report, *, color: bool = False, width: int = 110) -> st
                 f"{points(result.points)}/{points(result.max_points)}{bonus}",
             )
         console.print(table)
-        console.print(Text(f"Lesson {lesson.lesson}: {points(lesson.score)}/{points(lesson.max_score)}"))
+        console.print(Text(f"{lesson.label}: {points(lesson.score)}/{points(lesson.max_score)}"))
     word, style = OUTCOME_WORDS[report.outcome]
     total = Text(f"Total: {points(report.score)}/{points(report.max_score)} — ")
     total.append(word, style=style)

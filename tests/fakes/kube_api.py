@@ -180,6 +180,7 @@ KINDS: tuple[Kind, ...] = (
          verbs=_CREATE_ONLY, stored=False),
     Kind("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", False,
          verbs=_CREATE_ONLY, stored=False),
+    Kind("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, (), ("sc",)),
     Kind("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False,
          (), ("crd", "crds"), subresources=("status",)),
     # CRDs the course installs; a CustomResourceDefinition fixture can register more.

@@ -1,0 +1,219 @@
+"""Evidence about the shared lab for `maas-lab smoke`: cluster facts, Users, storage, access reviews, model probes.
+
+Every read goes through the snapshot (memoised, redacted) like the lessons' reads. Nothing heavy is imported here
+at import time: the check module that uses this must stay cheap to import (`list`, `explain`, completion).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from maas_lab.errors import ClusterUnreachable, CollectError, ServiceUnreachable
+
+if TYPE_CHECKING:
+    from maas_lab.evidence.kube import KubeClient
+    from maas_lab.evidence.snapshot import Snapshot
+    from maas_lab.profile import SharedModel
+
+OAUTH_DISCOVERY = "/.well-known/oauth-authorization-server"
+INGRESS_CONFIG = "/apis/config.openshift.io/v1/ingresses/cluster"
+IN_CLUSTER_MODEL_URL = "http://{isvc}-predictor.{namespace}.svc.cluster.local:8080/v1"
+DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
+# Whoever is in these groups is not a student (cluster administrators and the platform's own accounts).
+ADMIN_GROUPS = frozenset({"cluster-admins", "dedicated-admins", "system:cluster-admins"})
+# What every logged-in OpenShift user has; a SubjectAccessReview must say so, since it only knows what it is told.
+AUTHENTICATED_GROUPS = ("system:authenticated", "system:authenticated:oauth")
+# Every kind the lessons create in a student's projects: (API group, resource).
+STUDENT_KINDS: tuple[tuple[str, str], ...] = (
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    ("", "services"),
+    ("route.openshift.io", "routes"),
+    ("", "secrets"),
+    ("", "configmaps"),
+    ("", "persistentvolumeclaims"),
+    ("", "serviceaccounts"),
+)
+
+
+@dataclass(frozen=True)
+class Student:
+    name: str
+    groups: tuple[str, ...]  # Group memberships plus what every authenticated OAuth user has
+    chosen: str  # how this student was picked: "--sample-user", "--user" or "first non-admin User"
+
+
+def _kube(snap: Snapshot) -> KubeClient:
+    if snap.kube is None:
+        raise ClusterUnreachable("no cluster connection")
+    return snap.kube
+
+
+def server_version(snap: Snapshot) -> str | None:
+    body = snap.cluster_object("/version") or {}
+    return str(body.get("gitVersion") or "") or None
+
+
+def ingress_domain(snap: Snapshot) -> str | None:
+    """`spec.domain` of ingresses.config.openshift.io/cluster; None where unreadable (ordinary users) or unset."""
+    try:
+        body = snap.cluster_object(INGRESS_CONFIG) or {}
+    except CollectError:
+        return None
+    return str((body.get("spec") or {}).get("domain") or "") or None
+
+
+def oauth_issuer(snap: Snapshot) -> str | None:
+    """The OAuth server's issuer URL from its public discovery document."""
+    body = snap.cluster_object(OAUTH_DISCOVERY) or {}
+    return str(body.get("issuer") or "") or None
+
+
+def domain_of_issuer(issuer: str | None) -> str | None:
+    host = urlparse(issuer or "").hostname or ""
+    return host.removeprefix("oauth-openshift.") if host.startswith("oauth-openshift.") else None
+
+
+def apps_domain(snap: Snapshot) -> tuple[str | None, str]:
+    """The apps domain and where it came from, in the order `check` discovers it (flag, ingress, OAuth issuer)."""
+    if snap.settings.cluster_domain:
+        return snap.settings.cluster_domain, "--cluster-domain"
+    domain = ingress_domain(snap)
+    if domain:
+        return domain, "ingresses.config.openshift.io/cluster"
+    try:
+        from_issuer = domain_of_issuer(oauth_issuer(snap))
+    except CollectError:
+        from_issuer = None
+    if from_issuer:
+        return from_issuer, "the OAuth issuer"
+    return None, "nowhere"
+
+
+def items(snap: Snapshot, path: str) -> list[dict[str, Any]]:
+    """Every item of a cluster-wide LIST (a missing API, 404, reads as none)."""
+    return list((snap.cluster_object(path) or {}).get("items") or [])
+
+
+def users(snap: Snapshot) -> dict[str, tuple[str, ...]]:
+    """Every User and their groups (the User's own `groups` plus the Group objects naming them), by name."""
+
+    def read() -> dict[str, tuple[str, ...]]:
+        members: dict[str, set[str]] = {}
+        for group in items(snap, "/apis/user.openshift.io/v1/groups"):
+            for user in group.get("users") or []:
+                members.setdefault(str(user), set()).add(str(group["metadata"]["name"]))
+        found: dict[str, tuple[str, ...]] = {}
+        for user in items(snap, "/apis/user.openshift.io/v1/users"):
+            name = str(user["metadata"]["name"])
+            found[name] = tuple(sorted(members.get(name, set()) | {str(g) for g in user.get("groups") or []}))
+        return found
+
+    return snap.once(("env", "users"), read)
+
+
+def is_admin(name: str, groups: tuple[str, ...]) -> bool:
+    return name.startswith("system:") or ":" in name or any(g in ADMIN_GROUPS for g in groups)
+
+
+def sample_student(snap: Snapshot) -> Student | None:
+    """The student whose rights are reviewed: --sample-user, else --user, else the first non-admin User by name.
+
+    None when no such User exists (the check says so); the named one missing is also None.
+    """
+    known = users(snap)
+    settings = snap.settings
+    for given, flag in ((settings.sample_user, "--sample-user"), (settings.user, "--user")):
+        if given:
+            if given not in known:
+                return None
+            return Student(given, _with_authenticated(known[given]), flag)
+    for name in sorted(known):
+        if not is_admin(name, known[name]):
+            return Student(name, _with_authenticated(known[name]), "first non-admin User")
+    return None
+
+
+def _with_authenticated(groups: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*groups, *AUTHENTICATED_GROUPS]))
+
+
+def allowed(snap: Snapshot, student: Student, verb: str, group: str, resource: str, namespace: str | None = None) -> bool:
+    """A SubjectAccessReview for `student` with their groups (the only write smoke makes: it changes nothing)."""
+    from maas_lab.evidence.kube import ApiFailure, forbidden
+
+    attributes: dict[str, Any] = {"verb": verb, "group": group, "resource": resource}
+    if namespace:
+        attributes["namespace"] = namespace
+
+    def review() -> bool:
+        spec = {"user": student.name, "groups": list(student.groups), "resourceAttributes": attributes}
+        try:
+            body = _kube(snap).review("SubjectAccessReview", spec)
+        except ApiFailure as failure:
+            raise forbidden(failure) from None
+        return bool((body.get("status") or {}).get("allowed"))
+
+    return snap.once(("env", "sar", student.name, verb, group, resource, namespace), review)
+
+
+def namespaces(snap: Snapshot) -> set[str]:
+    return snap.once(("env", "namespaces"), lambda: {str(n["metadata"]["name"]) for n in items(snap, "/api/v1/namespaces")})
+
+
+def rules_allow(rules: list[dict[str, Any]], verb: str, group: str, resource: str) -> bool:
+    """RBAC rule matching for a request without a name (a create): verbs, API groups, resources, `*` wildcards."""
+    for rule in rules:
+        if rule.get("nonResourceURLs") or rule.get("resourceNames"):
+            continue  # names restrict a rule to existing objects; a create has none
+        if not {"*", verb} & set(rule.get("verbs") or []):
+            continue
+        if not {"*", group} & set(rule.get("apiGroups") or []):
+            continue
+        if {"*", resource} & set(rule.get("resources") or []):
+            return True
+    return False
+
+
+def default_storage_classes(snap: Snapshot) -> tuple[list[str], list[str]]:
+    """(all StorageClass names, the default ones)."""
+    classes = items(snap, "/apis/storage.k8s.io/v1/storageclasses")
+    names = sorted(str(c["metadata"]["name"]) for c in classes)
+    defaults = sorted(
+        str(c["metadata"]["name"])
+        for c in classes
+        if any(((c["metadata"].get("annotations") or {}).get(a) or "").lower() == "true" for a in DEFAULT_CLASS_ANNOTATIONS)
+    )
+    return names, defaults
+
+
+def in_cluster() -> bool:
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+
+
+def model_url(snap: Snapshot, model: SharedModel) -> tuple[str | None, str]:
+    """Where to ask a shared model for `/v1/models`, and why there: --model-url, in-cluster Service, or nowhere."""
+    given = dict(snap.settings.model_urls)
+    for name in (model.isvc, model.served_name):
+        if name in given:
+            return given[name].rstrip("/"), "--model-url"
+    if in_cluster():
+        return IN_CLUSTER_MODEL_URL.format(isvc=model.isvc, namespace=snap.profile.namespaces.shared), "in-cluster Service"
+    return None, "not probed"
+
+
+def served_models(snap: Snapshot, base_url: str) -> tuple[list[str] | None, str]:
+    """The model ids a vLLM/OpenAI-compatible server lists at `<base>/models`; None and a reason when it does not."""
+    try:
+        answer = snap.fetch("GET", f"{base_url}/models")
+    except ServiceUnreachable as exc:
+        return None, str(exc)
+    if not answer.ok:
+        return None, f"HTTP {answer.status}"
+    data = answer.json_dict().get("data")
+    if not isinstance(data, list):
+        return None, "the answer lists no models"
+    return [str(m.get("id")) for m in data if isinstance(m, dict)], ""
