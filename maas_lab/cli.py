@@ -76,10 +76,33 @@ Timeout = Annotated[
     float, typer.Option("--timeout", help="Bound for the whole run, in seconds; each request has a shorter bound.")
 ]
 NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (also NO_COLOR).")]
+Verbose = Annotated[
+    bool, typer.Option("-v", "--verbose", help="On stderr: what was discovered and from where (names only), and phase timings.")
+]
 
 
 def _settings(**values: object) -> Settings:
-    return validate(Settings(**{k: v for k, v in values.items() if v is not None}))  # type: ignore[arg-type]
+    settings = validate(Settings(**{k: v for k, v in values.items() if v is not None}))  # type: ignore[arg-type]
+    _trace_options(settings)
+    return settings
+
+
+def _trace_options(settings: Settings) -> None:
+    """With -v: the choices the options (or their environment variables) made before any discovery."""
+    from maas_lab import verbose
+
+    for name, value, flag, env in (
+        ("user", settings.user, "--user", "MAAS_LAB_USER"),
+        ("apps domain", settings.cluster_domain, "--cluster-domain", "MAAS_LAB_CLUSTER_DOMAIN"),
+        ("LiteMaaS URL", settings.litemaas_url, "--litemaas-url", "MAAS_LAB_LITEMAAS_URL"),
+        ("LiteLLM URL", settings.litellm_url, "--litellm-url", "MAAS_LAB_LITELLM_URL"),
+        ("CA bundle", settings.ca_bundle, "--ca-bundle", "MAAS_LAB_CA_BUNDLE"),
+    ):
+        if value is not None:
+            verbose.found(name, verbose.without_userinfo(value), verbose.option_source(value, flag, env))
+    verbose.found("profile", settings.profile, verbose.option_source(settings.profile, "--profile or the default", "MAAS_LAB_PROFILE"))
+    if settings.api_key_env:
+        verbose.credential("4.key-works", f"the student's LiteMaaS key from the environment variable {settings.api_key_env}")
 
 
 def _check_format(format_: str) -> str:
@@ -94,8 +117,11 @@ def _say(message: str, style: str = "") -> None:
 
 
 def _emit(report: Report, format_: str, output: Path | None, no_color: bool) -> None:
+    from maas_lab import verbose
+
     color = output is None and sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
     text = render(report, format_, color=color)
+    verbose.phase("render")
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -164,13 +190,16 @@ def check(
         Optional[str],
         typer.Option("--api-key-env", help="Name of an environment variable holding your LiteMaaS key, for 4.key-works."),
     ] = None,
+    verbose: Verbose = False,
 ) -> None:
     """Grade one lesson (or all) and print a scored report.
 
     Example: maas-lab check 2   ·   maas-lab check all --format junit -o report.xml
     """
+    from maas_lab import verbose as trace
     from maas_lab.grading import grade
 
+    trace.enable(verbose)
     try:
         lessons = parse_lessons(lesson)
         _check_format(format_)
@@ -368,13 +397,16 @@ def grade_command(
     output: Annotated[Optional[str], typer.Option("-o", "--output", hidden=True)] = None,
     format_: Annotated[Optional[str], typer.Option("--format", hidden=True)] = None,
     user: Annotated[Optional[str], typer.Option("--user", hidden=True)] = None,
+    verbose: Verbose = False,
 ) -> None:
     """Grade a cohort and write a gradebook (CSV, JSON, one JSON a student, an HTML page).
 
     Example: maas-lab grade --roster cohort.csv --lessons 2,3 --out grades/
     """
+    from maas_lab import verbose as trace
     from maas_lab.roster import grade_roster, read_roster
 
+    trace.enable(verbose)
     try:
         if output is not None:
             raise UsageError("grade writes a gradebook folder, not one report: use --out DIR instead of -o/--output")
@@ -404,6 +436,7 @@ def grade_command(
         _say(f"interrupted: {out}/ holds the {done[0]} student(s) graded so far")
         raise typer.Exit(130) from None
     _say(f"gradebook written to {out}/ (gradebook.csv, gradebook.json, report.html, students/)")
+    trace.phase("writing the gradebook")
     graded = [r for r in book.reports.values() if r.outcome.value != "could_not_grade"]
     raise typer.Exit(0 if graded else 3)
 
@@ -436,14 +469,17 @@ def smoke(
         Optional[list[str]],
         typer.Option("--model-url", help="NAME=URL of a shared model's /v1 base, to probe it from outside the cluster (repeatable)."),
     ] = None,
+    verbose: Verbose = False,
 ) -> None:
     """Is the lab environment ready for a class: cluster, OAuth, shared models, student permissions, storage, roster?
 
     Example: maas-lab smoke --format junit -o smoke.xml   ·   maas-lab smoke --roster cohort.csv
     """
+    from maas_lab import verbose as trace
     from maas_lab.roster import read_roster
     from maas_lab.smoke import parse_model_urls, run_smoke
 
+    trace.enable(verbose)
     try:
         _check_format(format_)
         _check_output(output)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import httpx
 
+from maas_lab import verbose
 from maas_lab.engine.model import Report
 from maas_lab.engine.runner import run
 from maas_lab.errors import CollectError, ProfileError, UsageError
@@ -59,8 +60,9 @@ def grade(
         profile = load_profile("ai501").model_copy(update={"name": settings.profile})
         profile_error = CollectError(str(exc), hint="Fix the profile file (see `maas-lab --help` and the rubric).")
     snapshot, failure = build_snapshot(settings, profile, transport=transport)
+    verbose.phase("connect/preflight")
     try:
-        return run(
+        report = run(
             lessons,
             snapshot,
             profile,
@@ -68,6 +70,8 @@ def grade(
             preflight_error=profile_error or failure,
             deadline=deadline,
         )
+        verbose.phase("checks", reads_inside=True)
+        return report
     finally:
         snapshot.close()
 

@@ -16,6 +16,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from maas_lab import verbose
 from maas_lab.engine.model import Report, Target, Verdict, failed, passed, pending
 from maas_lab.engine.registry import CHECKS, GROUPS, Lesson, check
 from maas_lab.errors import CollectError, UsageError
@@ -153,7 +154,7 @@ def models_answer(snap: Snapshot) -> Verdict:
             continue
         served, reason = env.served_models(snap, url)
         if served is None:
-            problems.append(f"{model.isvc} at {url}/models: {reason}")
+            problems.append(f"{model.isvc} at {verbose.without_userinfo(url)}/models: {reason}")  # a password in a URL stays out
         elif model.served_name not in served:
             problems.append(f"{model.isvc} serves {', '.join(served) or 'nothing'}, not {model.served_name}")
         else:
@@ -426,7 +427,9 @@ def run_smoke(settings: Settings, *, transport: httpx.BaseTransport | None = Non
                 snapshot.account()  # the API server answers and takes the credential, or nothing can be checked
             except CollectError as exc:
                 failure = exc
+        verbose.phase("connect/preflight")
         report = run([GROUP], snapshot, profile, only=env_check_ids(settings), preflight_error=failure, deadline=deadline)
+        verbose.phase("checks", reads_inside=True)
         return replace(report, target=_target(snapshot, profile.name, failure is None))
     finally:
         snapshot.close()

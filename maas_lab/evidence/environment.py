@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from maas_lab import verbose
 from maas_lab.errors import ClusterUnreachable, CollectError, ServiceUnreachable
 
 if TYPE_CHECKING:
@@ -79,18 +80,20 @@ def domain_of_issuer(issuer: str | None) -> str | None:
 
 def apps_domain(snap: Snapshot) -> tuple[str | None, str]:
     """The apps domain and where it came from, in the order `check` discovers it (flag, ingress, OAuth issuer)."""
+    found: tuple[str | None, str] = (None, "nowhere")
     if snap.settings.cluster_domain:
-        return snap.settings.cluster_domain, "--cluster-domain"
-    domain = ingress_domain(snap)
-    if domain:
-        return domain, "ingresses.config.openshift.io/cluster"
-    try:
-        from_issuer = domain_of_issuer(oauth_issuer(snap))
-    except CollectError:
-        from_issuer = None
-    if from_issuer:
-        return from_issuer, "the OAuth issuer"
-    return None, "nowhere"
+        found = snap.settings.cluster_domain, "--cluster-domain"
+    elif domain := ingress_domain(snap):
+        found = domain, "ingresses.config.openshift.io/cluster"
+    else:
+        try:
+            from_issuer = domain_of_issuer(oauth_issuer(snap))
+        except CollectError:
+            from_issuer = None
+        if from_issuer:
+            found = from_issuer, "the OAuth issuer"
+    verbose.found("apps domain", found[0] or "unknown", found[1])
+    return found
 
 
 def items(snap: Snapshot, path: str) -> list[dict[str, Any]]:
@@ -130,9 +133,11 @@ def sample_student(snap: Snapshot) -> Student | None:
         if given:
             if given not in known:
                 return None
+            verbose.found("sample student", given, flag)
             return Student(given, _with_authenticated(known[given]), flag)
     for name in sorted(known):
         if not is_admin(name, known[name]):
+            verbose.found("sample student", name, f"the first of {len(known)} Users not in an administrators' or system: group")
             return Student(name, _with_authenticated(known[name]), "first non-admin User")
     return None
 
@@ -197,12 +202,13 @@ def in_cluster() -> bool:
 def model_url(snap: Snapshot, model: SharedModel) -> tuple[str | None, str]:
     """Where to ask a shared model for `/v1/models`, and why there: --model-url, in-cluster Service, or nowhere."""
     given = dict(snap.settings.model_urls)
-    for name in (model.isvc, model.served_name):
-        if name in given:
-            return given[name].rstrip("/"), "--model-url"
-    if in_cluster():
-        return IN_CLUSTER_MODEL_URL.format(isvc=model.isvc, namespace=snap.profile.namespaces.shared), "in-cluster Service"
-    return None, "not probed"
+    found: tuple[str | None, str] = (None, "not probed")
+    if name := next((n for n in (model.isvc, model.served_name) if n in given), None):
+        found = given[name].rstrip("/"), "--model-url"
+    elif in_cluster():
+        found = IN_CLUSTER_MODEL_URL.format(isvc=model.isvc, namespace=snap.profile.namespaces.shared), "in-cluster Service"
+    verbose.url(f"model {model.isvc} URL", found[0] or "none", found[1])
+    return found
 
 
 def served_models(snap: Snapshot, base_url: str) -> tuple[list[str] | None, str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from maas_lab import USER_AGENT
+from maas_lab import USER_AGENT, verbose
 from maas_lab.errors import ServiceUnreachable, TLSVerifyFailed
 
 DEFAULT_HTTP_TIMEOUT = 10.0
@@ -47,6 +47,7 @@ def make_client(
     )
 
 
+@verbose.collecting
 def request(
     client: httpx.Client,
     method: str,

@@ -17,7 +17,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
-from maas_lab import USER_AGENT
+from maas_lab import USER_AGENT, verbose
 from maas_lab.errors import ClusterUnreachable, CredentialsRejected, Forbidden, UsageError
 
 DEFAULT_REQUEST_TIMEOUT = 10.0
@@ -66,6 +66,7 @@ class KubeClient:
         configuration = api_client.configuration
         configuration.retries = 0  # urllib3 would silently retry GETs on read timeouts
         self.server = str(configuration.host)
+        verbose.found("API server", self.server, "the credentials")
         self.insecure = not configuration.verify_ssl
         if self.insecure:
             warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
@@ -80,6 +81,7 @@ class KubeClient:
         if not os.path.exists(kubeconfig) and path is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
             configuration = k8s_client.Configuration()
             k8s_config.load_incluster_config(client_configuration=configuration)
+            verbose.in_cluster()
             return cls(k8s_client.ApiClient(configuration), timeout=timeout)
         if not os.path.exists(kubeconfig):
             if path:
@@ -95,6 +97,7 @@ class KubeClient:
             raise UsageError(f"kubeconfig {kubeconfig} is not valid YAML") from None
         except (OSError, ValueError, TypeError, KeyError) as exc:  # a malformed file: say so, no traceback
             raise UsageError(f"cannot read kubeconfig {kubeconfig}: {type(exc).__name__}") from None
+        verbose.kubeconfig(kubeconfig, path, context)
         return cls(api, timeout=timeout)
 
     def close(self) -> None:
@@ -125,6 +128,7 @@ class KubeClient:
         body = {"apiVersion": "authorization.k8s.io/v1", "kind": kind, "spec": spec}
         return self._request("POST", REVIEW_PATHS[kind], body=body)
 
+    @verbose.collecting
     def _request(
         self, method: str, path: str, *, params: dict[str, str] | None = None, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from maas_lab import verbose
 from maas_lab.errors import ClusterUnreachable, CollectError, Forbidden, UsageError
 from maas_lab.evidence.http import HttpAnswer, request
 from maas_lab.evidence.install import Install, find_install
@@ -116,6 +117,7 @@ class Snapshot:
                     f"these credentials belong to {name or 'no user'}; pass --user NAME to say which student to grade"
                 )
             self._user = name
+            verbose.found("user", name, "users/~ of the credentials")
         if self._domain is None:
             self._domain = self._discover_domain()
 
@@ -154,6 +156,7 @@ class Snapshot:
         try:
             domain = (kube.get("/apis/config.openshift.io/v1/ingresses/cluster").get("spec") or {}).get("domain")
             if domain:
+                verbose.found("apps domain", domain, "ingresses.config.openshift.io/cluster")
                 return str(domain)
         except ApiFailure:
             pass  # ordinary users may not read cluster config; the OAuth issuer is public
@@ -161,14 +164,17 @@ class Snapshot:
             issuer = str(kube.get("/.well-known/oauth-authorization-server").get("issuer") or "")
             host = urlparse(issuer).hostname or ""
             if host.startswith("oauth-openshift."):
+                verbose.found("apps domain", host[len("oauth-openshift.") :], f"the OAuth issuer {issuer}")
                 return host[len("oauth-openshift.") :]
         except ApiFailure:
             pass
         host = urlparse(kube.server).hostname or ""
         if host.startswith("api."):
+            verbose.found("apps domain", f"apps.{host[4:]}", "a guess from the API server's host name")
             self.note(f"apps domain guessed from the API server name: apps.{host[4:]} (pass --cluster-domain if wrong)")
             return f"apps.{host[4:]}"
         self.note("the apps domain is unknown; pass --cluster-domain to check Route hosts")
+        verbose.found("apps domain", "unknown", "nowhere: no ingress domain, OAuth issuer or api. host")
         return None
 
     def ns(self, role: str) -> str:
@@ -312,6 +318,7 @@ class Snapshot:
         host = self.route_host(route_name)
         if host is None:
             raise Unavailable(f"no Route {route_name} in {self.ns('maas')}", hint="See 2.routes.")
+        verbose.service_url(service, f"https://{host}", f"Route {route_name} in {self.ns('maas')}")
         return f"https://{host}"
 
     @property
@@ -319,6 +326,7 @@ class Snapshot:
         def build() -> LiteLLM:
             install = self.require_install()
             values = self.secret(self.ns("maas"), install.litellm_secret) or {}
+            verbose.credential("LiteLLM", f"master-key from Secret {install.litellm_secret}")
             return LiteLLM(
                 self.fetch, self.service_url("litellm"), values.get("master-key"), secret_name=install.litellm_secret
             )
@@ -330,6 +338,7 @@ class Snapshot:
         def build() -> LiteMaaS:
             install = self.require_install()
             values = self.secret(self.ns("maas"), install.backend_secret) or {}
+            verbose.litemaas_credentials(install.backend_secret, keys=set(values))
             return LiteMaaS(
                 self.fetch,
                 self.service_url("litemaas"),
