@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from maas_lab import __version__
+from maas_lab import __version__, completion
 from maas_lab.engine.model import Report
 from maas_lab.engine.registry import get_check, group, group_sort_key, load_checks, parse_lessons
 from maas_lab.errors import MaasLabError, UsageError
@@ -23,7 +23,7 @@ app = typer.Typer(
     name="maas-lab",
     help="Grade the 'Models as a Service' lessons against your cluster, LiteMaaS and LiteLLM. Read-only.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
@@ -172,7 +172,7 @@ def main_callback(
 
 @app.command()
 def check(
-    lesson: Annotated[str, typer.Argument(help="Lesson number 1-5, a list such as 2,3, or 'all'.")],
+    lesson: Annotated[str, typer.Argument(help="Lesson number 1-5, a list such as 2,3, or 'all'.", autocompletion=completion.lessons)],
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     user: User = None,
@@ -220,7 +220,11 @@ def check(
 @app.command("list")
 def list_(
     lesson: Annotated[
-        Optional[str], typer.Argument(help="Lesson number, 'all' lessons, 'smoke' for the lab environment, or nothing for every check.")
+        Optional[str],
+        typer.Argument(
+            help="Lesson number, 'all' lessons, 'smoke' for the lab environment, or nothing for every check.",
+            autocompletion=completion.list_groups,
+        ),
     ] = None,
     profile: ProfileOpt = "ai501",
 ) -> None:
@@ -251,7 +255,7 @@ def list_(
 
 
 @app.command()
-def explain(check_id: Annotated[str, typer.Argument(help="A check id such as 2.routes.")]) -> None:
+def explain(check_id: Annotated[str, typer.Argument(help="A check id such as 2.routes.", autocompletion=completion.check_ids)]) -> None:
     """What a check verifies, why it matters, the hint and the lesson section.
 
     Example: maas-lab explain 2.routes
@@ -277,7 +281,7 @@ def explain(check_id: Annotated[str, typer.Argument(help="A check id such as 2.r
 
 @app.command()
 def lesson(
-    number: Annotated[int, typer.Argument(help="Lesson number 1-5.")],
+    number: Annotated[int, typer.Argument(help="Lesson number 1-5.", autocompletion=completion.lesson_numbers)],
     user: User = None,
     cluster_domain: Domain = None,
     kubeconfig: Kubeconfig = None,
