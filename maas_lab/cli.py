@@ -270,7 +270,9 @@ def explain(check_id: Annotated[str, typer.Argument(help="A check id such as 2.r
         "",
         item.description or "",
         "",
-        f"Lesson:    {item.lesson} · {group(item.lesson).title} · {item.lesson_ref}",
+        f"Lesson:    {item.lesson} · {group(item.lesson).title} · {item.lesson_ref}"
+        if isinstance(item.lesson, int)
+        else f"Part of:   {group(item.lesson).title} (maas-lab smoke) · {item.lesson_ref}",
         f"Kind:      {kind}",
         f"Evidence:  {item.evidence}",
         f"Needs:     {', '.join(item.needs) or 'nothing'}",
@@ -440,7 +442,7 @@ def grade_command(
         _say(f"interrupted: {out}/ holds the {done[0]} student(s) graded so far")
         raise typer.Exit(130) from None
     _say(f"gradebook written to {out}/ (gradebook.csv, gradebook.json, report.html, students/)")
-    trace.phase("writing the gradebook")
+    trace.phase("the whole class (grading and the gradebook)")
     graded = [r for r in book.reports.values() if r.outcome.value != "could_not_grade"]
     raise typer.Exit(0 if graded else 3)
 

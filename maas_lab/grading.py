@@ -60,7 +60,7 @@ def grade(
         profile = load_profile("ai501").model_copy(update={"name": settings.profile})
         profile_error = CollectError(str(exc), hint="Fix the profile file (see `maas-lab --help` and the rubric).")
     snapshot, failure = build_snapshot(settings, profile, transport=transport)
-    verbose.phase("connect/preflight")
+    verbose.phase("connect/preflight", who=settings.user)
     try:
         report = run(
             lessons,
@@ -70,7 +70,7 @@ def grade(
             preflight_error=profile_error or failure,
             deadline=deadline,
         )
-        verbose.phase("checks", reads_inside=True)
+        verbose.phase("checks", reads_inside=True, who=settings.user)
         return report
     finally:
         snapshot.close()

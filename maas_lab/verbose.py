@@ -146,19 +146,22 @@ def restart_clock() -> None:
     _clock.io = 0.0
 
 
-def phase(name: str, *, reads_inside: bool = False) -> None:
-    """End a phase: print the time since the previous one. `reads_inside`: split out the reads made during it."""
+def phase(name: str, *, reads_inside: bool = False, who: str | None = None) -> None:
+    """End a phase: print the time since the previous one. `reads_inside`: split out the reads made during it.
+
+    `who`: the student, when several are graded at once.
+    """
     now = time.monotonic()
     elapsed = now - getattr(_clock, "last", now)
     reads = getattr(_clock, "io", 0.0)
     _clock.last, _clock.io = now, 0.0
     if not enabled():
         return
+    whose = f" ({who})" if who else ""
     if reads_inside:
-        LOGGER.info("time collect: %.3f s (cluster and HTTP reads)", reads)
-        LOGGER.info("time %s: %.3f s", name, max(0.0, elapsed - reads))
-    else:
-        LOGGER.info("time %s: %.3f s", name, elapsed)
+        LOGGER.info("time collect%s: %.3f s (cluster and HTTP reads)", whose, reads)
+        elapsed -= reads
+    LOGGER.info("time %s%s: %.3f s", name, whose, max(0.0, elapsed))
 
 
 def collecting(function: Callable[P, R]) -> Callable[P, R]:

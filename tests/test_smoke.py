@@ -134,7 +134,8 @@ def test_models_are_objects_only_outside_the_cluster_without_urls(
     assert result.exit_code == 0, result.stderr  # not probed is a note, not a failure
     answer = checks_of(result)["env.models-answer"]
     assert answer["status"] == "pass" and "not probed" in answer["message"]
-    assert any("--model-url" in note for note in report_of(result).get("notes", [])) or "--model-url" in answer["message"]
+    assert answer["evidence"]["not_probed"] == ["llama-32", "llama-32-fp8", "tinyllama-1b-cpu"]
+    assert any("--model-url NAME=URL" in note for note in report_of(result)["notes"])
 
 
 def test_in_cluster_the_models_are_asked_at_their_service_urls(
@@ -317,10 +318,12 @@ def test_every_format_renders_the_lab_environment(lab: Lab, ready: World, admin:
     elif format_ == "json":
         assert checks_of(result)["env.default-storage"]["status"] == "fail"
     elif format_ == "gradescope":
-        tests = json.loads(text)["tests"]
-        assert {t["name"].split(" ")[0] for t in tests} >= {"env.default-storage"} or any("env.default-storage" in t["name"] for t in tests)
+        tests = {t["number"]: t for t in json.loads(text)["tests"]}
+        assert set(tests) == set(WITHOUT_ROSTER)
+        assert tests["env.default-storage"]["status"] == "failed" and tests["env.default-storage"]["tags"] == ["lesson-env"]
+        assert "is-default-class" in tests["env.default-storage"]["output"]
     else:
-        assert "Lab environment" in text and "env.default-storage" in text
+        assert "Lab environment" in text and "env.default-storage" in text and "is-default-class" in text
 
 
 def test_a_rejected_credential_is_could_not_grade(lab: Lab, ready: World, tmp_path: Path) -> None:
