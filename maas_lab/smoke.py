@@ -64,9 +64,17 @@ def apps_domain(snap: Snapshot) -> Verdict:
 
     Route hosts and the lessons' <CLUSTER_DOMAIN> are built from it.
     """
-    domain, source = env.apps_domain(snap)
+    domain, source = env.discovered_domain(snap)
     if domain is None:
         return failed("no apps domain: ingresses/cluster has no spec.domain and the OAuth issuer does not name one")
+    given = snap.settings.cluster_domain
+    if given and given != domain:
+        return failed(
+            f"--cluster-domain {given}, but the cluster says {domain} (from {source})",
+            hint=f"Check which is right: students' Route hosts will end in {domain}.",
+            domain=domain,
+            source=source,
+        )
     if not domain.startswith("apps."):
         return passed(f"{domain} (from {source}; it does not start with apps., check it)", domain=domain, source=source)
     return passed(f"{domain} (from {source})", domain=domain, source=source)
@@ -88,7 +96,7 @@ def oauth_issuer(snap: Snapshot) -> Verdict:
     issuer = env.oauth_issuer(snap)
     if issuer is None:
         return failed(f"{env.OAUTH_DISCOVERY} names no issuer")
-    expected_domain, source = env.apps_domain(snap)
+    expected_domain, source = env.discovered_domain(snap)
     from_issuer = env.domain_of_issuer(issuer)
     if expected_domain and source != "the OAuth issuer" and from_issuer != expected_domain:
         return failed(

@@ -289,6 +289,15 @@ def test_a_student_without_a_project_is_judged_by_the_admin_role(lab: Lab, ready
     assert workloads["evidence"]["denied"] == ["routes.route.openshift.io"]
 
 
+def test_a_cluster_domain_the_cluster_contradicts(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
+    lab.load(ready)
+    same = checks_of(smoke(admin, *model_urls(models), "--cluster-domain", "apps.example.com", "--format", "json"))
+    assert same["env.apps-domain"]["status"] == "pass"
+    other = checks_of(smoke(admin, *model_urls(models), "--cluster-domain", "apps.typo.example.com", "--format", "json"))
+    assert other["env.apps-domain"]["status"] == "fail"
+    assert "the cluster says apps.example.com" in other["env.apps-domain"]["message"]
+
+
 def test_a_lab_without_any_storage_class(lab: Lab, world: World, admin: Path, models: FakeModels) -> None:
     lab.load(world)  # the reference world has no StorageClass at all
     result = smoke(admin, *model_urls(models), "--format", "json")
@@ -334,6 +343,18 @@ def test_a_rejected_credential_is_could_not_grade(lab: Lab, ready: World, tmp_pa
     checks = checks_of(result)
     assert {c["status"] for c in checks.values()} == {"error"}
     assert "oc login" in checks["env.api-server"]["hint"]
+
+
+def test_a_students_credential_cannot_judge_the_lab(lab: Lab, ready: World, models: FakeModels) -> None:
+    """What the credential may not read is the grader's `error` (exit 3), never a `fail` of the lab."""
+    lab.load(ready)
+    result = smoke(lab.kubeconfig, *model_urls(models), "--format", "json")
+    assert result.exit_code == 3, result.stderr
+    checks = checks_of(result)
+    assert checks["env.sample-student"]["status"] == "error"
+    assert "permission denied" in checks["env.sample-student"]["message"]
+    assert checks["env.api-server"]["status"] == "pass"
+    assert not [i for i, c in checks.items() if c["status"] == "fail"]
 
 
 @pytest.mark.parametrize(

@@ -79,11 +79,17 @@ def domain_of_issuer(issuer: str | None) -> str | None:
 
 
 def apps_domain(snap: Snapshot) -> tuple[str | None, str]:
-    """The apps domain and where it came from, in the order `check` discovers it (flag, ingress, OAuth issuer)."""
-    found: tuple[str | None, str] = (None, "nowhere")
+    """The apps domain and where it came from, in the order `check` finds it (flag, then discovery)."""
     if snap.settings.cluster_domain:
-        found = snap.settings.cluster_domain, "--cluster-domain"
-    elif domain := ingress_domain(snap):
+        verbose.found("apps domain", snap.settings.cluster_domain, "--cluster-domain")
+        return snap.settings.cluster_domain, "--cluster-domain"
+    return discovered_domain(snap)
+
+
+def discovered_domain(snap: Snapshot) -> tuple[str | None, str]:
+    """The apps domain as the cluster tells it (ingress config, else the OAuth issuer's host), and from which."""
+    found: tuple[str | None, str] = (None, "nowhere")
+    if domain := ingress_domain(snap):
         found = domain, "ingresses.config.openshift.io/cluster"
     else:
         try:
