@@ -265,7 +265,7 @@ def student_workloads(snap: Snapshot) -> Verdict:
         ]
         how = f"SubjectAccessReviews in {where}"
     else:
-        role = snap.cluster_object("/apis/rbac.authorization.k8s.io/v1/clusterroles/admin")
+        role = env.cluster_object(snap, "/apis/rbac.authorization.k8s.io/v1/clusterroles/admin")
         if role is None:
             return failed("ClusterRole admin does not exist: a new project's requester would get no rights in it")
         rules = list(role.get("rules") or [])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from maas_lab import verbose
-from maas_lab.errors import ClusterUnreachable, CollectError, ServiceUnreachable
+from maas_lab.errors import ClusterUnreachable, CollectError, Forbidden, ServiceUnreachable
 
 if TYPE_CHECKING:
     from maas_lab.evidence.kube import KubeClient
@@ -27,6 +27,11 @@ DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class", "sto
 ADMIN_GROUPS = frozenset({"cluster-admins", "dedicated-admins", "system:cluster-admins"})
 # What every logged-in OpenShift user has; a SubjectAccessReview must say so, since it only knows what it is told.
 AUTHENTICATED_GROUPS = ("system:authenticated", "system:authenticated:oauth")
+# What a 403 means here: smoke judges the whole lab, so it reads cluster-wide.
+SMOKE_RIGHTS = (
+    "smoke reads the lab as an administrator does (Users, Groups, namespaces, StorageClasses, ClusterRoles) and asks "
+    "SubjectAccessReviews: run it with cluster-admin, or cluster-reader plus create on subjectaccessreviews."
+)
 # Every kind the lessons create in a student's projects: (API group, resource).
 STUDENT_KINDS: tuple[tuple[str, str], ...] = (
     ("apps", "deployments"),
@@ -53,8 +58,16 @@ def _kube(snap: Snapshot) -> KubeClient:
     return snap.kube
 
 
+def cluster_object(snap: Snapshot, path: str) -> dict[str, Any] | None:
+    """One cluster-scoped read; a 403 says which rights smoke needs."""
+    try:
+        return snap.cluster_object(path)
+    except Forbidden as exc:
+        raise Forbidden(str(exc), hint=SMOKE_RIGHTS) from None
+
+
 def server_version(snap: Snapshot) -> str | None:
-    body = snap.cluster_object("/version") or {}
+    body = cluster_object(snap, "/version") or {}
     return str(body.get("gitVersion") or "") or None
 
 
@@ -104,7 +117,7 @@ def discovered_domain(snap: Snapshot) -> tuple[str | None, str]:
 
 def items(snap: Snapshot, path: str) -> list[dict[str, Any]]:
     """Every item of a cluster-wide LIST (a missing API, 404, reads as none)."""
-    return list((snap.cluster_object(path) or {}).get("items") or [])
+    return list((cluster_object(snap, path) or {}).get("items") or [])
 
 
 def users(snap: Snapshot) -> dict[str, tuple[str, ...]]:
@@ -165,7 +178,7 @@ def allowed(snap: Snapshot, student: Student, verb: str, group: str, resource: s
         try:
             body = _kube(snap).review("SubjectAccessReview", spec)
         except ApiFailure as failure:
-            raise forbidden(failure) from None
+            raise Forbidden(str(forbidden(failure)), hint=SMOKE_RIGHTS) from None
         return bool((body.get("status") or {}).get("allowed"))
 
     return snap.once(("env", "sar", student.name, verb, group, resource, namespace), review)
