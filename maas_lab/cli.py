@@ -17,7 +17,7 @@ from maas_lab.engine.registry import LESSONS, get_check, load_checks, parse_less
 from maas_lab.errors import MaasLabError, UsageError
 from maas_lab.files import write_atomically
 from maas_lab.report import FORMATS, render
-from maas_lab.settings import DEFAULT_RUN_TIMEOUT, Settings, validate
+from maas_lab.settings import DEFAULT_RUN_TIMEOUT, Settings, validate, warnings_for
 
 app = typer.Typer(
     name="maas-lab",
@@ -79,7 +79,10 @@ NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (also NO_CO
 
 
 def _settings(**values: object) -> Settings:
-    return validate(Settings(**{k: v for k, v in values.items() if v is not None}))  # type: ignore[arg-type]
+    settings = validate(Settings(**{k: v for k, v in values.items() if v is not None}))  # type: ignore[arg-type]
+    for line in warnings_for(settings):
+        _say(f"warning: {line}", "yellow")
+    return settings
 
 
 def _check_format(format_: str) -> str:

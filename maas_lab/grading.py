@@ -12,6 +12,7 @@ from maas_lab.engine.runner import run
 from maas_lab.errors import CollectError, ProfileError, UsageError
 from maas_lab.evidence.http import make_client
 from maas_lab.evidence.kube import KubeClient
+from maas_lab.evidence.retry import UNBOUNDED, Deadline
 from maas_lab.evidence.snapshot import Snapshot
 from maas_lab.profile import Profile, load_profile
 from maas_lab.settings import Settings
@@ -23,13 +24,16 @@ def build_snapshot(
     *,
     transport: httpx.BaseTransport | None = None,
     kube: KubeClient | None = None,
+    deadline: Deadline = UNBOUNDED,
 ) -> tuple[Snapshot, CollectError | None]:
     """A snapshot with preflight done; a grader-side preflight failure is returned, not raised."""
-    http = make_client(verify=settings.verify, timeout=settings.request_timeout, transport=transport)
+    http = make_client(verify=settings.verify, timeout=settings.request_timeout, transport=transport, deadline=deadline)
     failure: CollectError | None = None
     if kube is None:
         try:
-            kube = KubeClient.from_kubeconfig(settings.kubeconfig, settings.context, timeout=settings.request_timeout)
+            kube = KubeClient.from_kubeconfig(
+                settings.kubeconfig, settings.context, timeout=settings.request_timeout, deadline=deadline
+            )
         except CollectError as exc:
             failure = exc
     snapshot = Snapshot(settings, profile, kube=kube, http=http)
@@ -58,7 +62,7 @@ def grade(
     except ProfileError as exc:
         profile = load_profile("ai501").model_copy(update={"name": settings.profile})
         profile_error = CollectError(str(exc), hint="Fix the profile file (see `maas-lab --help` and the rubric).")
-    snapshot, failure = build_snapshot(settings, profile, transport=transport)
+    snapshot, failure = build_snapshot(settings, profile, transport=transport, deadline=Deadline(deadline))
     try:
         return run(
             lessons,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 from importlib import resources
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from maas_lab.errors import ProfileError, UsageError
 
@@ -85,11 +86,29 @@ class GitOps(_Strict):
 
 
 class Points(BaseModel):
-    """`required` and `bonus` per check; any other key is a check id with its own points."""
+    """`required` and `bonus` per check; any other key is a check id with its own points (a number ≥ 0)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
     required: float = Field(default=2, ge=0)
     bonus: float = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _per_check(self) -> Points:
+        extra = self.model_extra or {}
+        if not extra:
+            return self
+        from maas_lab.engine.registry import load_checks  # the checks import this module: load them lazily
+
+        known = set(load_checks())
+        unknown = sorted(str(key) for key in extra if key not in known)
+        if unknown:
+            guesses = sorted({g for key in unknown for g in difflib.get_close_matches(key, known, n=2, cutoff=0.6)})
+            closest = f"; closest check ids: {', '.join(guesses)}" if guesses else ""
+            raise ValueError(f"unknown check id(s) {', '.join(unknown)}{closest}")
+        for key, value in extra.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+                raise ValueError(f"points for {key} must be a number ≥ 0, not {str(value)[:40]!r}")
+        return self
 
     def for_check(self, check_id: str, *, required: bool) -> float:
         extra = self.model_extra or {}
@@ -131,6 +150,8 @@ def load_profile(name_or_path: str | None) -> Profile:
         path = Path(name_or_path)
         try:
             text = path.read_text("utf-8")
+        except UnicodeDecodeError:
+            raise ProfileError(f"profile {path} is not UTF-8 text") from None
         except OSError as exc:
             raise UsageError(
                 f"cannot read profile {name_or_path!r}: {exc.strerror or exc}; built-in profiles: {', '.join(BUILTIN_PROFILES)}"
