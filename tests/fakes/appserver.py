@@ -129,6 +129,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     stall: bool = False  # headers and part of the body, then nothing (see tests/fakes/faults.py)
     truncate: bool = False  # part of the body, then close
+    hits: int = 0  # requests it fired on (counted on arrival, before any delay)
 
     def matches(self, method: str, path: str) -> bool:
         if self.method is not None and self.method.upper() != method:
@@ -293,6 +294,7 @@ class AppServer:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(method, path):
+                    fault.hits += 1
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times <= 0:

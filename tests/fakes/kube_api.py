@@ -814,6 +814,7 @@ class _Fault:
     drop: bool = False
     stall: bool = False
     truncate: bool = False
+    hits: int = 0  # requests it fired on (counted on arrival, before any delay)
 
 
 @dataclass
@@ -1151,7 +1152,7 @@ class FakeOpenShift:
         drop: bool = False,
         stall: bool = False,
         truncate: bool = False,
-    ) -> None:
+    ) -> _Fault:
         """Make requests whose path matches ``path_regex`` (re.search) wait ``delay`` s and/or answer ``status``.
 
         ``times`` limits how often the fault fires (None: until ``clear_faults``). First match wins.
@@ -1164,6 +1165,7 @@ class FakeOpenShift:
         )
         with self._lock:
             self._faults.append(fault)
+        return fault
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -1187,6 +1189,7 @@ class FakeOpenShift:
                         if fault.remaining <= 0:
                             continue
                         fault.remaining -= 1
+                    fault.hits += 1
                     return fault
         return None
 
