@@ -160,7 +160,7 @@ def load_profile(name_or_path: str | None) -> Profile:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ProfileError(f"{source} is not valid YAML: {exc}") from None
+        raise ProfileError(_one_line(f"{source} is not valid YAML: {_yaml_problem(exc)}")) from None
     if not isinstance(data, dict):
         raise ProfileError(f"{source} must be a YAML mapping")
     try:
@@ -169,4 +169,16 @@ def load_profile(name_or_path: str | None) -> Profile:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()[:8]
         )
-        raise ProfileError(f"{source} does not validate: {problems}") from None
+        raise ProfileError(_one_line(f"{source} does not validate: {problems}")) from None
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's message spans lines (it quotes the text); keep the problem and where it is."""
+    problem = getattr(error, "problem", None) or type(error).__name__
+    mark = getattr(error, "problem_mark", None)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else str(problem)
+
+
+def _one_line(message: str) -> str:
+    """Error messages are one line on stderr, whatever names or values the file held."""
+    return " ".join(message.split())

@@ -67,7 +67,8 @@ def read_roster(path: Path) -> list[RosterRow]:
         if not isinstance(raw, dict):
             raise UsageError(f"roster {path}, {where} {number}: not a mapping")
         values = {str(k).strip(): (str(v).strip() if v is not None else "") for k, v in raw.items()}
-        unknown = sorted(set(values) - set(ROSTER_FIELDS))
+        # a column name may hold any character (a newline, say): quote the odd ones so the message stays one line
+        unknown = sorted(name if name.isprintable() else repr(name) for name in set(values) - set(ROSTER_FIELDS))
         if unknown:
             raise UsageError(
                 f"roster {path}, {where} {number}: unknown column(s) {', '.join(unknown)} (known: {', '.join(ROSTER_FIELDS)})"
