@@ -13,6 +13,7 @@ Assertions count attempts and read statuses and messages; nothing is timed.
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,11 @@ from maas_lab.cli import app
 from maas_lab.engine.model import Outcome, Status
 from maas_lab.evidence import retry
 from tests.fakes.faults import FAULTS, UntrustedTLSServer
+from maas_lab.errors import MaasLabError
+from maas_lab.evidence.http import make_client, request
+from maas_lab.evidence.kube import KubeClient
+from maas_lab.report.json_ import report_to_dict
+from tests.fakes.kube_api import FakeOpenShift
 from tests.lab import Lab, result, statuses
 from tests.test_transport import _kubeconfig
 
@@ -110,6 +116,9 @@ def test_fault_matrix(lab: Lab, target: Target, fault: str, pauses: list[float])
     assert injected.hits == _expected_attempts(target, fault)
     if fault == "429":
         assert 1.0 in pauses  # Retry-After: 1, honoured
+    assert lab.world is not None
+    rendered = json.dumps(report_to_dict(report))
+    assert [name for name, value in lab.world.secrets.items() if value in rendered] == []  # leak probe
 
 
 @pytest.mark.parametrize("target", ["litemaas", "litellm", "route-of-litemaas"])
@@ -163,3 +172,42 @@ def test_faults_through_the_cli_print_no_traceback(lab: Lab, fault: str) -> None
     checks = {c["id"]: c for lesson in report["lessons"] for c in lesson["checks"]}
     assert checks["3.models-in-sync"]["status"] == "error"
     assert MESSAGES[fault] in checks["3.models-in-sync"]["message"]
+
+
+# -- leak probes: a planted secret never reaches the message of a fault ------------------------------------------
+
+PLANTED = "sk-Pl4ntedS3cretThatMustN3verShow"
+
+
+def _leaks(error: MaasLabError) -> bool:
+    shown = "".join(traceback.format_exception(error)) + str(error.hint) + repr(error.args)
+    return PLANTED in shown
+
+
+@pytest.mark.parametrize("fault", [*sorted(FAULTS), "tls"])
+def test_no_planted_secret_in_http_fault_messages(lab: Lab, fault: str, imposter: UntrustedTLSServer) -> None:
+    base = imposter.url if fault == "tls" else lab.litellm.url
+    if fault != "tls":
+        lab.litellm.inject(r"^/probe$", **FAULTS[fault])
+    with make_client(timeout=1.0) as client:
+        try:
+            answer = request(client, "GET", f"{base}/probe", params={"note": PLANTED}, headers={"Authorization": f"Bearer {PLANTED}"})
+        except MaasLabError as error:
+            assert not _leaks(error)
+        else:
+            assert PLANTED not in str(answer.body)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_no_cluster_token_in_api_fault_messages(openshift: FakeOpenShift, fault: str, tmp_path: Path) -> None:
+    openshift.add_user("prober", token=PLANTED)
+    config = openshift.write_kubeconfig(tmp_path / "config", token=PLANTED)
+    kube = KubeClient.from_kubeconfig(str(config), None, timeout=1.0)
+    openshift.inject(r"^/version$", **FAULTS[fault])
+    try:
+        kube.get("/version")
+    except MaasLabError as error:
+        assert not _leaks(error)
+    finally:
+        openshift.clear_faults()
+        kube.close()
