@@ -23,15 +23,14 @@ from typer.testing import CliRunner
 
 from maas_lab.cli import app
 from maas_lab.engine.model import Outcome, Status
-from maas_lab.evidence import retry
-from tests.fakes.faults import FAULTS, UntrustedTLSServer
 from maas_lab.errors import MaasLabError
+from maas_lab.evidence import retry
 from maas_lab.evidence.http import make_client, request
 from maas_lab.evidence.kube import KubeClient
 from maas_lab.report.json_ import report_to_dict
+from tests.fakes.faults import FAULTS, UntrustedTLSServer, kubeconfig_for
 from tests.fakes.kube_api import FakeOpenShift
 from tests.lab import Lab, result, statuses
-from tests.test_transport import _kubeconfig
 
 TIMEOUT = 8.0  # run bound; each request's own bound is then 2 s, below the "slow" fault's 2.5 s
 TRANSIENT = {"502", "503", "429", "reset", "truncated"}
@@ -135,7 +134,7 @@ def test_tls_failure_on_a_service_is_error_with_the_ca_bundle_hint(lab: Lab, tar
 
 
 def test_tls_failure_on_the_api_server_is_could_not_grade(lab: Lab, imposter: UntrustedTLSServer, tmp_path: Path) -> None:
-    config = _kubeconfig(tmp_path / "config", imposter.url, ca=lab.openshift.ca_path)
+    config = kubeconfig_for(tmp_path / "config", imposter.url, ca=lab.openshift.ca_path)
     report = lab.grade([2], timeout=TIMEOUT, kubeconfig=str(config))
     assert report.outcome is Outcome.COULD_NOT_GRADE
     assert {r.status for r in report.results} == {Status.ERROR}

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import trustme
 import truststore
-import yaml
 from typer.testing import CliRunner
 
 from maas_lab.cli import app
@@ -19,7 +18,7 @@ from maas_lab.evidence.http import make_client, request, tls_context
 from maas_lab.evidence.kube import KubeClient
 from maas_lab.evidence.retry import Deadline, pause_before_retry
 from tests.fakes.appserver import AppServer, Request, Response, json_response
-from tests.fakes.faults import FAULTS, SilentServer, UntrustedTLSServer
+from tests.fakes.faults import FAULTS, SilentServer, UntrustedTLSServer, kubeconfig_for
 from tests.fakes.kube_api import FakeOpenShift
 
 runner = CliRunner()
@@ -46,34 +45,13 @@ def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return seen
 
 
-def _kubeconfig(path: Path, server: str, *, ca: Path | None = None) -> Path:
-    cluster: dict[str, object] = {"server": server}
-    if ca is None:
-        cluster["insecure-skip-tls-verify"] = True
-    else:
-        cluster["certificate-authority"] = str(ca)
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "c", "cluster": cluster}],
-                "users": [{"name": "u", "user": {"token": "tok-user1"}}],
-                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
-                "current-context": "x",
-            }
-        )
-    )
-    return path
-
-
 # -- the cluster client: one connection a try, no hidden urllib3 retries ------------------------------------
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_a_silent_api_server_gets_exactly_one_connection(scheme: str, tmp_path: Path) -> None:
     with SilentServer() as silent:
-        config = _kubeconfig(tmp_path / "config", f"{scheme}://127.0.0.1:{silent.port}")
+        config = kubeconfig_for(tmp_path / "config", f"{scheme}://127.0.0.1:{silent.port}")
         kube = KubeClient.from_kubeconfig(str(config), None, timeout=0.5)
         with pytest.raises(ClusterUnreachable, match=r"did not answer within 0\.5 s"):
             kube.get("/version")
@@ -82,7 +60,7 @@ def test_a_silent_api_server_gets_exactly_one_connection(scheme: str, tmp_path: 
 
 
 def test_the_pool_itself_has_retries_off(tmp_path: Path) -> None:
-    kube = KubeClient.from_kubeconfig(str(_kubeconfig(tmp_path / "config", "https://127.0.0.1:9")), None)
+    kube = KubeClient.from_kubeconfig(str(kubeconfig_for(tmp_path / "config", "https://127.0.0.1:9")), None)
     retries = kube._api.rest_client.pool_manager.connection_pool_kw["retries"]
     assert retries is False or retries.total is False  # urllib3 keeps False as Retry(total=False): raise at once
     kube.close()
@@ -90,7 +68,7 @@ def test_the_pool_itself_has_retries_off(tmp_path: Path) -> None:
 
 def test_an_api_server_with_another_ca_gets_the_tls_hint_after_one_connection(tmp_path: Path, openshift: FakeOpenShift) -> None:
     with UntrustedTLSServer(tmp_path) as imposter:
-        config = _kubeconfig(tmp_path / "config", imposter.url, ca=openshift.ca_path)  # the CA of another server
+        config = kubeconfig_for(tmp_path / "config", imposter.url, ca=openshift.ca_path)  # the CA of another server
         kube = KubeClient.from_kubeconfig(str(config), None, timeout=2)
         with pytest.raises(ClusterUnreachable) as failure:
             kube.get("/version")

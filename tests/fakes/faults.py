@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import trustme
+import yaml
 
 STALL_SECONDS = 30.0  # longer than any request bound a test uses; stop() cuts it short
 SLOW_SECONDS = 2.5  # past the 1 s request bound of a run with --timeout 4
@@ -162,3 +163,25 @@ class UntrustedTLSServer(_Listener):
         conn.settimeout(2)
         with contextlib.suppress(OSError):
             self._context.wrap_socket(conn, server_side=True).close()  # the client refuses the certificate
+
+
+def kubeconfig_for(path: Path, server: str, *, ca: Path | None = None) -> Path:
+    """A kubeconfig for `server` (any server: a silent or untrusted one), trusting `ca`, or skipping TLS checks."""
+    cluster: dict[str, object] = {"server": server}
+    if ca is None:
+        cluster["insecure-skip-tls-verify"] = True
+    else:
+        cluster["certificate-authority"] = str(ca)
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": cluster}],
+                "users": [{"name": "u", "user": {"token": "tok-user1"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        )
+    )
+    return path
