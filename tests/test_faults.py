@@ -33,8 +33,8 @@ from tests.fakes.kube_api import FakeOpenShift
 from tests.lab import Lab, result, statuses
 
 TIMEOUT = 8.0  # run bound; each request's own bound is then 2 s, below the "slow" fault's 2.5 s
-TRANSIENT = {"502", "503", "429", "reset", "truncated"}
-ANSWERS = {"500", "502", "503", "429", "malformed-json"}  # an HTTP answer arrives (after the retry for the transient)
+TRANSIENT = {"502", "503", "504", "429", "reset", "truncated"}
+ANSWERS = {"500", "502", "503", "504", "429", "malformed-json"}  # an HTTP answer arrives (after the retry for the transient)
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ MESSAGES = {
     "500": "500",
     "502": "502",
     "503": "503",
+    "504": "504",
     "429": "429",
     "reset": "dropped the connection",
     "truncated": "dropped the connection",
@@ -88,7 +89,7 @@ def _expected_attempts(target: Target, fault: str) -> int:
         # the rubric: a 500 from an admin read is retried once with the student's JWT; a fault that is not an
         # HTTP answer fails the first request and is remembered, so the JWT read does not happen
         return 2 if fault == "500" else 1
-    if target.name == "litemaas-api" and fault in ("502", "503", "429"):
+    if target.name == "litemaas-api" and fault in ("502", "503", "504", "429"):
         return 2
     return attempts
 

@@ -133,7 +133,7 @@ def test_no_request_starts_after_the_deadline(openshift: FakeOpenShift, kubeconf
 
 @pytest.mark.parametrize(
     ("fault", "attempts", "status"),
-    [("500", 1, 500), ("502", 2, 502), ("503", 2, 503), ("429", 2, 429), ("malformed-json", 1, 200)],
+    [("500", 1, 500), ("502", 2, 502), ("503", 2, 503), ("504", 2, 504), ("429", 2, 429), ("malformed-json", 1, 200)],
 )
 def test_http_answers_are_retried_only_when_transient(
     server: Answering, pauses: list[float], fault: str, attempts: int, status: int
@@ -142,7 +142,7 @@ def test_http_answers_are_retried_only_when_transient(
     with make_client(timeout=5) as client:
         answer = request(client, "GET", f"{server.url}/x")
     assert answer.status == status and len(server.requests_matching(r"^/x$")) == attempts
-    assert answer.is_json is (fault not in ("502", "503", "malformed-json"))
+    assert answer.is_json is (fault not in ("502", "503", "504", "malformed-json"))
 
 
 def test_a_transient_failure_that_clears_is_invisible(server: Answering, pauses: list[float]) -> None:
@@ -192,10 +192,13 @@ def test_no_retry_when_the_pause_would_outlast_the_run(server: Answering, pauses
 
 @pytest.mark.parametrize(
     ("header", "pause"),
-    [(None, retry.DEFAULT_PAUSE), ("1", 1.0), ("30", 2.0), ("0", 0.0), ("soon", retry.DEFAULT_PAUSE), ("nan", retry.DEFAULT_PAUSE),
+    [(None, retry.DEFAULT_PAUSE), ("1", 1.0), ("RETRY-AFTER:1", 1.0), ("30", 2.0), ("0", 0.0), ("soon", retry.DEFAULT_PAUSE), ("nan", retry.DEFAULT_PAUSE),
      ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
 )
 def test_retry_after_is_honoured_up_to_two_seconds(header: str | None, pause: float) -> None:
+    if header and header.startswith("RETRY-AFTER:"):  # header names are case-insensitive
+        assert pause_before_retry({"RETRY-AFTER": header.split(":", 1)[1]}) == pause
+        return
     assert pause_before_retry({"retry-after": header} if header else {}) == pause
 
 

@@ -99,7 +99,10 @@ class KubeClient:
         existing = [f for f in files if os.path.exists(f)]
         configuration = k8s_client.Configuration()
         if not existing and source.option is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-            k8s_config.load_incluster_config(client_configuration=configuration)
+            try:
+                k8s_config.load_incluster_config(client_configuration=configuration)
+            except k8s_config.ConfigException as exc:
+                raise ClusterUnreachable(f"cannot use the pod's service account: {exc}") from None
             return cls(_api_client(configuration), timeout=timeout, deadline=deadline)
         if not existing:
             if source.option is None:

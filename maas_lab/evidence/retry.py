@@ -55,7 +55,7 @@ UNBOUNDED = Deadline(None)
 
 def pause_before_retry(headers: Mapping[str, str] | None) -> float:
     """Retry-After (seconds or an HTTP date), capped at 2 s; a short default without one."""
-    value = ((headers or {}).get("retry-after") or (headers or {}).get("Retry-After") or "").strip()
+    value = next((str(v).strip() for k, v in (headers or {}).items() if k.lower() == "retry-after"), "")
     if not value:
         return DEFAULT_PAUSE
     try:

@@ -33,6 +33,7 @@ FAULTS: dict[str, dict[str, Any]] = {
     "500": {"status": 500},
     "502": {"status": 502, "body": b"<html><body><h1>502 Bad Gateway</h1></body></html>"},
     "503": {"status": 503, "body": b"<html><body><h1>Application is not available</h1></body></html>"},
+    "504": {"status": 504, "body": b"<html><body><h1>504 Gateway Time-out</h1></body></html>"},
     "429": {"status": 429, "headers": {"Retry-After": "1"}},
     "reset": {"drop": True},
     "never-ends": {"stall": True},
