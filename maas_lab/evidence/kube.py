@@ -121,7 +121,7 @@ class KubeClient:
                 persist_config=False,
             )
         except k8s_config.ConfigException as exc:
-            raise UsageError(f"cannot use {source.describe()}: {exc}") from None
+            raise UsageError(" ".join(f"cannot use {source.describe()}: {exc}".split())) from None  # one line
         except Exception as exc:  # the loader on a file of the wrong shape: say which file, never a traceback
             raise UsageError(f"cannot use {source.describe()}: {type(exc).__name__} while reading it") from None
         return cls(_api_client(configuration), timeout=timeout, deadline=deadline)
