@@ -1,20 +1,46 @@
-"""One student's run: settings → snapshot → checks → report. The CLI and the roster grader both call this."""
+"""One student's run: settings → source → snapshot → checks → report. `check`, `grade` and `demo` all call this.
+
+The source decides where the raw answers come from (the cluster, a class-wide collection, or an evidence
+bundle); everything after it is the same, which is why a regrade from evidence gives the live report.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
 
 import httpx
 
 from maas_lab.engine.model import Report
 from maas_lab.engine.runner import run
 from maas_lab.errors import CollectError, ProfileError, UsageError
+from maas_lab.evidence.bundle import bundle_dict, read_bundle, write_bundle
 from maas_lab.evidence.http import make_client
 from maas_lab.evidence.kube import KubeClient
 from maas_lab.evidence.snapshot import Snapshot
+from maas_lab.evidence.sources import LiveSource, Recorder, Source
 from maas_lab.profile import Profile, load_profile
 from maas_lab.settings import Settings
+
+
+def resolve_profile(settings: Settings) -> tuple[Profile, CollectError | None]:
+    """The profile, or (for one that does not validate) the built-in one and the error every check will show."""
+    try:
+        return load_profile(settings.profile), None
+    except ProfileError as exc:
+        profile = load_profile("ai501").model_copy(update={"name": settings.profile})
+        return profile, CollectError(str(exc), hint="Fix the profile file (see `maas-lab --help` and the rubric).")
+
+
+def live_source(settings: Settings, http: httpx.Client, *, own_http: bool) -> tuple[LiveSource, CollectError | None]:
+    """Today's reads with the settings' own kubeconfig/context; a grader-side failure is returned, not raised."""
+    try:
+        kube = KubeClient.from_kubeconfig(settings.kubeconfig, settings.context, timeout=settings.request_timeout)
+    except CollectError as exc:
+        return LiveSource(None, http, own_http=own_http), exc
+    return LiveSource(kube, http, own_http=own_http), None
 
 
 def build_snapshot(
@@ -24,16 +50,21 @@ def build_snapshot(
     transport: httpx.BaseTransport | None = None,
     kube: KubeClient | None = None,
 ) -> tuple[Snapshot, CollectError | None]:
-    """A snapshot with preflight done; a grader-side preflight failure is returned, not raised."""
+    """A live snapshot with preflight done; a grader-side preflight failure is returned, not raised."""
     http = make_client(verify=settings.verify, timeout=settings.request_timeout, transport=transport)
-    failure: CollectError | None = None
-    if kube is None:
-        try:
-            kube = KubeClient.from_kubeconfig(settings.kubeconfig, settings.context, timeout=settings.request_timeout)
-        except CollectError as exc:
-            failure = exc
-    snapshot = Snapshot(settings, profile, kube=kube, http=http)
-    if kube is not None and kube.insecure:
+    if kube is not None:
+        source, failure = LiveSource(kube, http), None
+    else:
+        source, failure = live_source(settings, http, own_http=True)
+    return prepare(settings, profile, source, failure)
+
+
+def prepare(
+    settings: Settings, profile: Profile, source: Source, failure: CollectError | None = None, *, now: datetime | None = None
+) -> tuple[Snapshot, CollectError | None]:
+    snapshot = Snapshot(settings, profile, source=source, now=now)
+    kube = getattr(source, "kube", None)
+    if isinstance(kube, KubeClient) and kube.insecure:
         snapshot.note("the kubeconfig skips TLS verification of the API server")
     if failure is None:
         try:
@@ -43,33 +74,76 @@ def build_snapshot(
     return snapshot, failure
 
 
+def grade_source(
+    settings: Settings,
+    lessons: list[int],
+    source: Source,
+    *,
+    profile: Profile,
+    profile_error: CollectError | None = None,
+    failure: CollectError | None = None,
+    only: Iterable[str] | None = None,
+    evidence: Path | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Grade one student from `source`; with `evidence`, also write the bundle of every answer the checks read.
+
+    `evidence` is a file path, or a directory that gets `<user>.json.gz`.
+    """
+    deadline = time.monotonic() + settings.timeout
+    recorder = Recorder(source) if evidence is not None else None
+    snapshot, failure = prepare(settings, profile, recorder or source, failure, now=now)
+    try:
+        report = run(lessons, snapshot, profile, only=only, preflight_error=profile_error or failure, deadline=deadline)
+    finally:
+        snapshot.close()
+    if recorder is not None and evidence is not None and snapshot.user_or_none:
+        target = evidence if evidence.name.endswith(".json.gz") else evidence / f"{snapshot.user}.json.gz"
+        bundle = bundle_dict(
+            recorder,
+            settings=settings,
+            profile=profile,
+            user=snapshot.user,
+            cluster_domain=snapshot.domain_or_none,
+            captured_at=snapshot.now,
+            lessons=lessons,
+            known_secrets=snapshot.redactor.known(),
+            notes=snapshot.notes,
+        )
+        try:
+            write_bundle(target, bundle)
+        except OSError as exc:
+            raise UsageError(f"cannot write the evidence bundle {target}: {exc.strerror or exc}") from None
+    return report
+
+
 def grade(
     settings: Settings,
     lessons: list[int],
     *,
     only: Iterable[str] | None = None,
     transport: httpx.BaseTransport | None = None,
+    evidence: Path | None = None,
 ) -> Report:
-    """Grade one student. An invalid profile still yields a report (every check `error`, outcome could_not_grade)."""
-    deadline = time.monotonic() + settings.timeout
-    try:
-        profile = load_profile(settings.profile)
-        profile_error: CollectError | None = None
-    except ProfileError as exc:
-        profile = load_profile("ai501").model_copy(update={"name": settings.profile})
-        profile_error = CollectError(str(exc), hint="Fix the profile file (see `maas-lab --help` and the rubric).")
-    snapshot, failure = build_snapshot(settings, profile, transport=transport)
-    try:
-        return run(
-            lessons,
-            snapshot,
-            profile,
-            only=only,
-            preflight_error=profile_error or failure,
-            deadline=deadline,
-        )
-    finally:
-        snapshot.close()
+    """Grade one student live. An invalid profile still yields a report (every check `error`, could_not_grade)."""
+    profile, profile_error = resolve_profile(settings)
+    http = make_client(verify=settings.verify, timeout=settings.request_timeout, transport=transport)
+    source, failure = live_source(settings, http, own_http=True)
+    return grade_source(
+        settings, lessons, source, profile=profile, profile_error=profile_error, failure=failure, only=only, evidence=evidence
+    )
+
+
+def grade_bundle(
+    path: Path, settings: Settings, lessons: list[int] | None, *, only: Iterable[str] | None = None
+) -> Report:
+    """Grade an evidence bundle: no cluster, no service, the answers the live run had (lessons default: the bundle's)."""
+    profile = load_profile(settings.profile)
+    bundle = read_bundle(path, profile)
+    report = grade_source(
+        bundle.settings(settings), lessons or bundle.lessons, bundle.source, profile=profile, only=only, now=bundle.captured_at
+    )
+    return report
 
 
 def could_not_grade(settings: Settings, lessons: list[int], message: str) -> Report:
@@ -78,7 +152,7 @@ def could_not_grade(settings: Settings, lessons: list[int], message: str) -> Rep
         profile = load_profile(settings.profile)
     except (ProfileError, UsageError):
         profile = load_profile("ai501")
-    snapshot = Snapshot(settings, profile, kube=None, http=make_client())
+    snapshot = Snapshot(settings, profile, source=LiveSource(None, make_client()))
     try:
         return run(lessons, snapshot, profile, preflight_error=CollectError(message))
     finally:

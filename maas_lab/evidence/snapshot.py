@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -17,13 +16,14 @@ from urllib.parse import urlparse
 import httpx
 
 from maas_lab.errors import ClusterUnreachable, CollectError, Forbidden, UsageError
-from maas_lab.evidence.http import HttpAnswer, request
+from maas_lab.evidence.http import HttpAnswer, make_client
 from maas_lab.evidence.install import Install, find_install
 from maas_lab.evidence.kube import ApiFailure, KubeClient, forbidden
 from maas_lab.evidence.litellm import LiteLLM
 from maas_lab.evidence.litemaas import LiteMaaS, StudentUser, usable_admin_key
 from maas_lab.evidence.sensitive import Redactor, Sensitive
 from maas_lab.evidence.services import CredentialRejected, NamespaceAbsent, Unavailable
+from maas_lab.evidence.sources import LiveSource, Source, http_key
 from maas_lab.profile import Profile
 from maas_lab.settings import Settings
 
@@ -40,19 +40,22 @@ class StudentNotFound(Unavailable):
 
 
 class Snapshot:
+    """One student's evidence, as the checks read it. Where the raw answers come from is the source's business
+    (live reads, a class-wide collection, or an evidence bundle): see maas_lab.evidence.sources."""
+
     def __init__(
         self,
         settings: Settings,
         profile: Profile,
         *,
-        kube: KubeClient | None,
-        http: httpx.Client,
+        source: Source | None = None,
+        kube: KubeClient | None = None,
+        http: httpx.Client | None = None,
         now: datetime | None = None,
     ) -> None:
         self.settings = settings
         self.profile = profile
-        self.kube = kube
-        self.http = http
+        self.source: Source = source or LiveSource(kube, http or make_client())
         self.now = now or datetime.now(UTC)
         self.redactor = Redactor()
         self.notes: list[str] = []
@@ -75,10 +78,8 @@ class Snapshot:
         return value  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        """Close the HTTP and cluster connections."""
-        self.http.close()
-        if self.kube is not None:
-            self.kube.close()
+        """Close the source's connections (a shared source keeps them for the other students)."""
+        self.source.close()
 
     def personalise(self, text: str) -> str:
         """Fill the lessons' placeholders in a hint with the student's own names, where known."""
@@ -101,11 +102,6 @@ class Snapshot:
 
     # -- who and where -----------------------------------------------------------------------------------
 
-    def _kube(self) -> KubeClient:
-        if self.kube is None:
-            raise ClusterUnreachable("no cluster connection")
-        return self.kube
-
     def preflight(self) -> None:
         """Resolve the user and the apps domain; grader-side failures raise (the run cannot grade)."""
         account = self.account()
@@ -127,7 +123,7 @@ class Snapshot:
             if self.settings.on_behalf and self._user:
                 path = f"/apis/user.openshift.io/v1/users/{self._user}"
             try:
-                return self._kube().get(path)
+                return self.source.get(path)
             except ApiFailure as failure:
                 if failure.status == 404 and self.settings.on_behalf:
                     return None
@@ -150,7 +146,7 @@ class Snapshot:
         return self._domain
 
     def _discover_domain(self) -> str | None:
-        kube = self._kube()
+        kube = self.source
         try:
             domain = (kube.get("/apis/config.openshift.io/v1/ingresses/cluster").get("spec") or {}).get("domain")
             if domain:
@@ -182,7 +178,7 @@ class Snapshot:
 
         def read() -> set[str] | None:
             try:
-                body = self._kube().get("/apis/project.openshift.io/v1/projects")
+                body = self.source.get("/apis/project.openshift.io/v1/projects")
             except ApiFailure:
                 return None
             return {str(item["metadata"]["name"]) for item in body.get("items") or []}
@@ -196,7 +192,7 @@ class Snapshot:
 
         def read() -> bool:
             try:
-                self._kube().get(f"/api/v1/namespaces/{namespace}")
+                self.source.get(f"/api/v1/namespaces/{namespace}")
                 return True
             except ApiFailure as failure:
                 if failure.status == 404:
@@ -214,7 +210,7 @@ class Snapshot:
 
         def read() -> list[dict[str, Any]]:
             try:
-                return self._kube().list(plural, namespace)
+                return self.source.list(plural, namespace)
             except ApiFailure as failure:
                 if failure.status == 404:
                     return []  # the kind is not installed (optional CRD) or, for an admin, no such namespace
@@ -230,7 +226,7 @@ class Snapshot:
     def cluster_object(self, path: str) -> dict[str, Any] | None:
         def read() -> dict[str, Any] | None:
             try:
-                return self._kube().get(path)
+                return self.source.get(path)
             except ApiFailure as failure:
                 if failure.status == 404:
                     return None
@@ -245,10 +241,13 @@ class Snapshot:
             return None
         values: dict[str, Sensitive] = {}
         for key, encoded in (obj.get("data") or {}).items():
-            try:
-                value = base64.b64decode(str(encoded)).decode("utf-8", "replace")
-            except (binascii.Error, ValueError):
-                continue
+            if isinstance(encoded, dict):  # from an evidence bundle: the value's stand-in
+                value = str(encoded.get("text") or "")
+            else:
+                try:
+                    value = base64.b64decode(str(encoded)).decode("utf-8", "replace")
+                except (binascii.Error, ValueError):
+                    continue
             if key not in NOT_SECRET_KEYS:
                 self.redactor.remember(value)
             values[key] = Sensitive(value)
@@ -261,7 +260,7 @@ class Snapshot:
             attributes["namespace"] = namespace
 
         def review() -> bool:
-            kube = self._kube()
+            kube = self.source
             try:
                 if self.settings.on_behalf:
                     groups = list(((self.account() or {}).get("groups")) or [])
@@ -408,16 +407,10 @@ class Snapshot:
         json_body: Any = None,
     ) -> HttpAnswer:
         """One memoised HTTP request; `auth` is (scheme, credential) and is never stored in the memo key."""
-        credential = Sensitive(auth[1]).sha256 if auth else None
         if auth:
             self.redactor.remember(auth[1])
-        key = ("http", method, url, json.dumps(params or {}, sort_keys=True), credential, json.dumps(json_body))
-
-        def send() -> HttpAnswer:
-            headers = {"Authorization": f"{auth[0]} {auth[1]}"} if auth else None
-            return request(self.http, method, url, params=params, headers=headers, json_body=json_body)
-
-        return self.once(key, send)
+        key = ("http", http_key(method, url, params, auth, json_body))
+        return self.once(key, lambda: self.source.fetch(method, url, params=params, auth=auth, json_body=json_body))
 
 
 def _match(
