@@ -24,8 +24,8 @@ from maas_lab.roster import Options, RosterRow, grade_roster, parse_shard, shard
 from maas_lab.settings import Settings
 from tests.fakes.cohort import HANG_SECONDS, CohortLiteLLM, CohortLiteMaaS, HostTransport, build_cohort, serve
 from tests.fakes.kube_api import FakeOpenShift
-from tests.test_bundles import planted
 from tests.fixtures.world import reference_world
+from tests.test_bundles import planted
 
 
 def checks(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
