@@ -224,3 +224,29 @@ def test_a_bad_shard_is_a_usage_error(text: str, tmp_path: Path) -> None:
 def test_shard_auto_takes_the_job_completion_index(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOB_COMPLETION_INDEX", "2")
     assert parse_shard("auto/4") == (3, 4)
+
+
+def step(n: int, outcome: str) -> Any:
+    from maas_lab.roster import Progress
+
+    report = {"outcome": outcome, "score": 2.0, "max_score": 4.0}
+    return Progress(f"s{n:03d}", report, n, 3, 2, {"pass": n - 1, "fail": 1, "could_not_grade": 0})
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere() -> None:
+    import io
+
+    from rich.console import Console
+
+    from maas_lab.progress import GradeProgress
+
+    plain = io.StringIO()
+    with GradeProgress(Console(file=plain, force_terminal=False), 3) as show:
+        show(step(1, "fail"))
+        show(step(2, "pass"))
+    assert plain.getvalue().splitlines() == ["[1/3] s001: fail 2/4", "[2/3] s002: pass 2/4"]
+    terminal = io.StringIO()
+    with GradeProgress(Console(file=terminal, force_terminal=True, width=160), 3) as show:
+        show(step(2, "pass"))
+    text = terminal.getvalue()
+    assert "2/3" in text and "2 in flight" in text and "pass 1 · fail 1 · could not grade 0" in text

@@ -25,6 +25,8 @@ from maas_lab.evidence.kube import KINDS, REVIEW_PATHS, ApiFailure, KubeClient
 from maas_lab.evidence.sensitive import sha256_hex
 
 Auth = tuple[str, str]  # (scheme, credential)
+# Response headers a bundle keeps (what a check may read); cookies and the rest stay out.
+KEPT_HEADERS = frozenset({"content-type", "location", "www-authenticate", "retry-after"})
 
 
 class Source(Protocol):
@@ -180,7 +182,8 @@ class Recorder:
 
         def send() -> dict[str, Any]:
             answer = self.inner.fetch(method, url, params=params, auth=auth, json_body=json_body)
-            return {"url": answer.url, "status": answer.status, "headers": answer.headers, "body": answer.body}
+            headers = {k: v for k, v in answer.headers.items() if k.lower() in KEPT_HEADERS}
+            return {"url": answer.url, "status": answer.status, "headers": headers, "body": answer.body}
 
         record = self._keep(self.http, key, send)
         return HttpAnswer(record["url"], record["status"], record["body"], dict(record["headers"]))
