@@ -16,7 +16,8 @@ import httpx
 from maas_lab.engine.model import Report
 from maas_lab.engine.runner import run
 from maas_lab.errors import CollectError, ProfileError, UsageError
-from maas_lab.evidence.bundle import bundle_dict, read_bundle, write_bundle
+from maas_lab.evidence.bundle import read_bundle
+from maas_lab.evidence.collector import capture, collect, live_source
 from maas_lab.evidence.http import make_client
 from maas_lab.evidence.kube import KubeClient
 from maas_lab.evidence.snapshot import Snapshot
@@ -34,15 +35,6 @@ def resolve_profile(settings: Settings) -> tuple[Profile, CollectError | None]:
         return profile, CollectError(str(exc), hint="Fix the profile file (see `maas-lab --help` and the rubric).")
 
 
-def live_source(settings: Settings, http: httpx.Client, *, own_http: bool) -> tuple[LiveSource, CollectError | None]:
-    """Today's reads with the settings' own kubeconfig/context; a grader-side failure is returned, not raised."""
-    try:
-        kube = KubeClient.from_kubeconfig(settings.kubeconfig, settings.context, timeout=settings.request_timeout)
-    except CollectError as exc:
-        return LiveSource(None, http, own_http=own_http), exc
-    return LiveSource(kube, http, own_http=own_http), None
-
-
 def build_snapshot(
     settings: Settings,
     profile: Profile,
@@ -56,22 +48,7 @@ def build_snapshot(
         source, failure = LiveSource(kube, http), None
     else:
         source, failure = live_source(settings, http, own_http=True)
-    return prepare(settings, profile, source, failure)
-
-
-def prepare(
-    settings: Settings, profile: Profile, source: Source, failure: CollectError | None = None, *, now: datetime | None = None
-) -> tuple[Snapshot, CollectError | None]:
-    snapshot = Snapshot(settings, profile, source=source, now=now)
-    kube = getattr(source, "kube", None)
-    if isinstance(kube, KubeClient) and kube.insecure:
-        snapshot.note("the kubeconfig skips TLS verification of the API server")
-    if failure is None:
-        try:
-            snapshot.preflight()
-        except CollectError as exc:
-            failure = exc
-    return snapshot, failure
+    return collect(settings, profile, source, failure)
 
 
 def grade_source(
@@ -92,28 +69,13 @@ def grade_source(
     """
     deadline = time.monotonic() + settings.timeout
     recorder = Recorder(source) if evidence is not None else None
-    snapshot, failure = prepare(settings, profile, recorder or source, failure, now=now)
+    snapshot, failure = collect(settings, profile, recorder or source, failure, now=now)
     try:
         report = run(lessons, snapshot, profile, only=only, preflight_error=profile_error or failure, deadline=deadline)
     finally:
         snapshot.close()
-    if recorder is not None and evidence is not None and snapshot.user_or_none:
-        target = evidence if evidence.name.endswith(".json.gz") else evidence / f"{snapshot.user}.json.gz"
-        bundle = bundle_dict(
-            recorder,
-            settings=settings,
-            profile=profile,
-            user=snapshot.user,
-            cluster_domain=snapshot.domain_or_none,
-            captured_at=snapshot.now,
-            lessons=lessons,
-            known_secrets=snapshot.redactor.known(),
-            notes=snapshot.notes,
-        )
-        try:
-            write_bundle(target, bundle)
-        except OSError as exc:
-            raise UsageError(f"cannot write the evidence bundle {target}: {exc.strerror or exc}") from None
+    if recorder is not None and evidence is not None:
+        capture(recorder, snapshot, lessons, evidence)
     return report
 
 

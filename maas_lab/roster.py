@@ -22,12 +22,13 @@ import yaml
 from maas_lab.engine.model import Outcome, Report
 from maas_lab.errors import CollectError, MaasLabError, UsageError
 from maas_lab.evidence.cohort import Cohort
+from maas_lab.evidence.collector import live_source
 from maas_lab.evidence.http import make_client
 from maas_lab.evidence.kube import KubeClient
 from maas_lab.evidence.sources import LiveSource, Source
 from maas_lab.files import write_atomically
 from maas_lab.gradebook import dumps, read_students, write_aggregates
-from maas_lab.grading import could_not_grade, grade_bundle, grade_source, live_source, resolve_profile
+from maas_lab.grading import could_not_grade, grade_bundle, grade_source, resolve_profile
 from maas_lab.report.json_ import report_to_dict
 from maas_lab.settings import Settings
 

@@ -58,6 +58,30 @@ def test_regrade_from_evidence_equals_the_live_grade(lab: Lab, world: World, tmp
     assert_no_secret_in(bundle, world)
 
 
+def test_check_saves_evidence_and_regrades_it_with_the_student_key(lab: Lab, world: World, tmp_path: Path) -> None:
+    """`check … --api-key-env VAR --save-evidence DIR`, then `check … --from-evidence DIR/user1.json.gz`: the same report."""
+    from typer.testing import CliRunner
+
+    from maas_lab.cli import app
+
+    key = world.secrets["key:canopy-experiments"]
+    args = ["--kubeconfig", str(lab.kubeconfig), "--litemaas-url", lab.litemaas.url, "--litellm-url", lab.litellm.url]
+    live = CliRunner().invoke(app, ["check", "all", *args, "--api-key-env", KEY_VARIABLE, "--format", "json",
+                                    "--save-evidence", str(tmp_path)], env={KEY_VARIABLE: key})
+    assert live.exit_code == 0, live.stderr
+    bundle = tmp_path / "user1.json.gz"
+    assert_no_secret_in(bundle, world)
+    again = CliRunner().invoke(app, ["check", "all", "--from-evidence", str(bundle), "--format", "json"])
+    assert again.exit_code == 0, again.stderr
+
+    def checks(text: str) -> list[tuple[str, str, str, float]]:
+        report = json.loads(text)
+        return [(c["id"], c["status"], c["message"], c["points"]) for lesson in report["lessons"] for c in lesson["checks"]]
+
+    assert checks(again.stdout) == checks(live.stdout)
+    assert ("4.key-works", "pass") in [(i, s) for i, s, _m, _p in checks(again.stdout)]
+
+
 def test_a_bundle_holds_stand_ins_that_compare_by_hash(lab: Lab, world: World, tmp_path: Path) -> None:
     bundle = tmp_path / "user1.json.gz"
     grade(lab.settings(), [2], transport=RouteTransport(lab.routes()), evidence=bundle)

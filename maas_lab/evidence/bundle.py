@@ -14,23 +14,20 @@ import gzip
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from maas_lab import __version__
 from maas_lab.errors import UsageError
-from maas_lab.evidence.sensitive import standin_of, standin_record
+from maas_lab.evidence.sensitive import Sensitive, standin_of, standin_record
+from maas_lab.evidence.snapshot import NOT_SECRET_KEYS
 from maas_lab.evidence.sources import BundleSource, Recorder
 from maas_lab.profile import Profile
 from maas_lab.settings import Settings
 
 SCHEMA_VERSION = 1
-# Secret keys that hold names and URLs (kept as they are; the same list the snapshot uses).
-NOT_SECRET_KEYS = frozenset(
-    {"oauth-client-id", "oauth-issuer", "oauth-callback-url", "cors-origin", "username", "ui-username"}
-)
 # Shapes of credentials in free text (error bodies echo tokens, configs hold keys).
 SECRET_SHAPES = (
     re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"),
@@ -97,6 +94,16 @@ def _is_secret_item(obj: dict[str, Any]) -> bool:
 
 
 @dataclass(frozen=True)
+class ReplaySettings(Settings):
+    """Settings for a regrade: the student's key given live (--api-key-env) is the bundle's stand-in of it."""
+
+    student_key: str | None = None
+
+    def student_api_key(self) -> Sensitive | None:
+        return Sensitive(self.student_key) if self.student_key else None
+
+
+@dataclass(frozen=True)
 class Bundle:
     user: str
     cluster_domain: str | None
@@ -107,9 +114,11 @@ class Bundle:
     litellm_url: str | None
     notes: list[str]
     source: BundleSource
+    student_key: str | None = None
 
     def settings(self, base: Settings) -> Settings:
-        return base.with_(
+        replay = ReplaySettings(**{f.name: getattr(base, f.name) for f in fields(Settings)}, student_key=self.student_key)
+        return replay.with_(
             user=self.user,
             cluster_domain=self.cluster_domain,
             on_behalf=self.on_behalf,
@@ -117,6 +126,7 @@ class Bundle:
             litellm_url=self.litellm_url,
             kubeconfig=None,
             context=None,
+            api_key_env=None,
         )
 
 
@@ -144,12 +154,22 @@ def bundle_dict(
             "on_behalf": settings.on_behalf,
             "litemaas_url": settings.litemaas_url,
             "litellm_url": settings.litellm_url,
+            "student_key": _student_key(settings),
         },
         "server": recorder.server,
         "kube": scrub.data(dict(recorder.kube)),
         "http": {scrub.text(k): scrub.data(v) for k, v in dict(recorder.http).items()},
         "notes": [scrub.text(n) for n in notes],
     }
+
+
+def _student_key(settings: Settings) -> dict[str, Any] | None:
+    """The stand-in of the key given with --api-key-env, so that 4.key-works regrades as it graded."""
+    try:
+        key = settings.student_api_key()
+    except UsageError:
+        return None
+    return standin_record(key.reveal()) if key is not None else None
 
 
 def write_bundle(path: Path, bundle: dict[str, Any]) -> None:
@@ -195,6 +215,7 @@ def read_bundle(path: Path, profile: Profile) -> Bundle:
             litemaas_url=options.get("litemaas_url"),
             litellm_url=options.get("litellm_url"),
             notes=[str(n) for n in data.get("notes") or []],
+            student_key=str((options.get("student_key") or {}).get("text") or "") or None,
             source=BundleSource(dict(data.get("kube") or {}), dict(data.get("http") or {}), server=str(data.get("server") or "")),
         )
     except (KeyError, TypeError, ValueError):

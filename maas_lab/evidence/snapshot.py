@@ -1,7 +1,9 @@
-"""The snapshot: every piece of evidence a run reads, each read once and memoised.
+"""The snapshot: one student's evidence as the checks read it, each read once and memoised.
 
 Checks ask the snapshot and never open a connection themselves. Ten checks that look at the same Deployments
-cost one LIST; each distinct request (method, URL, query, credential) is made at most once per run.
+cost one LIST; each distinct request (method, URL, query, credential) is made at most once per run. Where the raw
+answers come from (the cluster, a class-wide collection, an evidence bundle) is the source's business
+(maas_lab.evidence.sources); the collector (maas_lab.evidence.collector) picks the source and fills the snapshot.
 """
 
 from __future__ import annotations
@@ -11,37 +13,32 @@ import binascii
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
 import httpx
 
-from maas_lab.errors import ClusterUnreachable, CollectError, Forbidden, UsageError
+from maas_lab.errors import ClusterUnreachable, Forbidden
+from maas_lab.evidence.discovery import discover_domain, user_of
 from maas_lab.evidence.http import HttpAnswer, make_client
 from maas_lab.evidence.install import Install, find_install
 from maas_lab.evidence.kube import ApiFailure, KubeClient, forbidden
 from maas_lab.evidence.litellm import LiteLLM
 from maas_lab.evidence.litemaas import LiteMaaS, StudentUser, usable_admin_key
 from maas_lab.evidence.sensitive import Redactor, Sensitive
-from maas_lab.evidence.services import CredentialRejected, NamespaceAbsent, Unavailable
+from maas_lab.evidence.services import NamespaceAbsent, Unavailable
 from maas_lab.evidence.sources import LiveSource, Source, http_key
+from maas_lab.evidence.student import StudentNotFound, find_student
 from maas_lab.profile import Profile
 from maas_lab.settings import Settings
 
 T = TypeVar("T")
-SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 # Secret keys that hold names and URLs, not secrets: they may appear in messages (everything else never does).
 NOT_SECRET_KEYS = frozenset(
     {"oauth-client-id", "oauth-issuer", "oauth-callback-url", "cors-origin", "username", "ui-username"}
 )
 
 
-class StudentNotFound(Unavailable):
-    """No LiteMaaS user matches the OpenShift user: the student never logged in."""
-
-
 class Snapshot:
-    """One student's evidence, as the checks read it. Where the raw answers come from is the source's business
-    (live reads, a class-wide collection, or an evidence bundle): see maas_lab.evidence.sources."""
+    """One student's evidence, as the checks read it."""
 
     def __init__(
         self,
@@ -106,14 +103,9 @@ class Snapshot:
         """Resolve the user and the apps domain; grader-side failures raise (the run cannot grade)."""
         account = self.account()
         if self._user is None:
-            name = str(((account or {}).get("metadata") or {}).get("name") or "")
-            if not name or name.startswith(SERVICE_ACCOUNT_PREFIX):
-                raise UsageError(
-                    f"these credentials belong to {name or 'no user'}; pass --user NAME to say which student to grade"
-                )
-            self._user = name
+            self._user = user_of(account)
         if self._domain is None:
-            self._domain = self._discover_domain()
+            self._domain = discover_domain(self.source, self.note)
 
     def account(self) -> dict[str, Any] | None:
         """The OpenShift User being graded (`users/~`, or `users/<name>` when grading on someone's behalf)."""
@@ -144,28 +136,6 @@ class Snapshot:
     @property
     def domain_or_none(self) -> str | None:
         return self._domain
-
-    def _discover_domain(self) -> str | None:
-        kube = self.source
-        try:
-            domain = (kube.get("/apis/config.openshift.io/v1/ingresses/cluster").get("spec") or {}).get("domain")
-            if domain:
-                return str(domain)
-        except ApiFailure:
-            pass  # ordinary users may not read cluster config; the OAuth issuer is public
-        try:
-            issuer = str(kube.get("/.well-known/oauth-authorization-server").get("issuer") or "")
-            host = urlparse(issuer).hostname or ""
-            if host.startswith("oauth-openshift."):
-                return host[len("oauth-openshift.") :]
-        except ApiFailure:
-            pass
-        host = urlparse(kube.server).hostname or ""
-        if host.startswith("api."):
-            self.note(f"apps domain guessed from the API server name: apps.{host[4:]} (pass --cluster-domain if wrong)")
-            return f"apps.{host[4:]}"
-        self.note("the apps domain is unknown; pass --cluster-domain to check Route hosts")
-        return None
 
     def ns(self, role: str) -> str:
         """The student's namespace for `role`: maas, canopy, test, toolings or shared."""
@@ -348,52 +318,7 @@ class Snapshot:
     @property
     def student(self) -> StudentUser:
         """The student's LiteMaaS user; raises StudentNotFound when they never logged in."""
-        return self.once(("student",), self._find_student)
-
-    def _find_student(self) -> StudentUser:
-        litemaas = self.litemaas
-        wanted = self.user.lower()
-        if litemaas.admin_key is not None:
-            try:
-                rows = litemaas.users()
-            except Unavailable:
-                rows = None  # the admin key was refused; find the user through LiteLLM instead
-            if rows is not None:
-                row = _match(rows, wanted, "username", "email", lambda r: bool(r.get("isActive", True)))
-                student = StudentUser(
-                    id=str(row["id"]),
-                    username=str(row.get("username") or ""),
-                    email=str(row.get("email") or ""),
-                    roles=frozenset(str(r) for r in row.get("roles") or []),
-                    litellm_role=None,
-                    source="litemaas",
-                )
-                litemaas.act_as(student)
-                return student
-        row = _match(self.litellm.users(), wanted, "user_alias", "user_email", lambda r: True)
-        student = StudentUser(
-            id=str(row["user_id"]),
-            username=str(row.get("user_alias") or self.user),
-            email=str(row.get("user_email") or ""),
-            roles=None,
-            litellm_role=str(row.get("user_role") or "") or None,
-            source="litellm",
-        )
-        litemaas.act_as(student)
-        if litemaas.has_jwt:
-            try:
-                mine = _match(litemaas.users(), wanted, "username", "email", lambda r: bool(r.get("isActive", True)))
-            except (CredentialRejected, StudentNotFound):
-                return student
-            student = StudentUser(
-                id=str(mine["id"]),
-                username=student.username,
-                email=student.email,
-                roles=frozenset(str(r) for r in mine.get("roles") or []),
-                litellm_role=student.litellm_role,
-                source="litemaas",
-            )
-        return student
+        return self.once(("student",), lambda: find_student(self.litemaas, lambda: self.litellm, self.user))
 
     # -- HTTP ----------------------------------------------------------------------------------------------
 
@@ -413,19 +338,4 @@ class Snapshot:
         return self.once(key, lambda: self.source.fetch(method, url, params=params, auth=auth, json_body=json_body))
 
 
-def _match(
-    rows: list[dict[str, Any]], wanted: str, name_field: str, email_field: str, active: Callable[[dict[str, Any]], bool]
-) -> dict[str, Any]:
-    """The active user whose name is `wanted` (case-insensitive), else the one whose email is."""
-    live = [r for r in rows if active(r)]
-    for field in (name_field, email_field):
-        found = [r for r in live if str(r.get(field) or "").lower() == wanted]
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            names = ", ".join(sorted(str(r.get(name_field)) for r in found))
-            raise CollectError(f"several LiteMaaS users match {wanted}: {names}")
-    raise StudentNotFound(
-        f"no LiteMaaS user named {wanted}",
-        hint="Log in to LiteMaaS once with your OpenShift account, then rerun.",
-    )
+__all__ = ["NOT_SECRET_KEYS", "Snapshot", "StudentNotFound"]  # StudentNotFound: the checks import it from here
