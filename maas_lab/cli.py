@@ -379,7 +379,9 @@ def grade_command(
     litellm_url: LiteLLMUrl = None,
     ca_bundle: CABundle = None,
     insecure: Insecure = False,
-    timeout: Timeout = DEFAULT_RUN_TIMEOUT,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Bound for each student, in seconds; one who takes longer gets `error` rows.")
+    ] = DEFAULT_RUN_TIMEOUT,
     no_color: NoColor = False,
     # Accepted only to refuse them with a useful message (a gradebook is a folder of every format, users come
     # from the roster); no envvar, so a MAAS_LAB_USER set for `check` does not break `grade`.

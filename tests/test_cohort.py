@@ -250,3 +250,19 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere() -> None:
         show(step(2, "pass"))
     text = terminal.getvalue()
     assert "2/3" in text and "2 in flight" in text and "pass 1 · fail 1 · could not grade 0" in text
+
+
+def test_a_right_given_to_a_group_counts_for_its_members(
+    openshift: FakeOpenShift, services: tuple[CohortLiteMaaS, CohortLiteLLM], admin: Settings, tmp_path: Path
+) -> None:
+    """OpenShift keeps membership in Group objects: the review on a student's behalf carries those groups."""
+    litemaas, litellm = services
+    cohort = build_cohort({"s001": "empty", "s002": "empty"})
+    binding = next(o for o in cohort.objects if o["kind"] == "ClusterRoleBinding" and o["metadata"]["name"] == "self-provisioners")
+    binding["subjects"] = [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "students"}]
+    cohort.objects.append({"apiVersion": "user.openshift.io/v1", "kind": "Group", "metadata": {"name": "students"}, "users": ["s001"]})
+    serve(cohort, openshift, litemaas, litellm)
+    book = grade_roster(admin, [RosterRow("s001"), RosterRow("s002")], [1], tmp_path / "grades")
+    assert checks(book.reports["s001"])["1.can-create-project"]["status"] == "pass"
+    assert checks(book.reports["s002"])["1.can-create-project"]["status"] == "fail"
+    assert len(openshift.calls(r"^/apis/user.openshift.io/v1/groups$")) == 1  # one LIST for the class

@@ -2,7 +2,7 @@
 
 A SelfSubjectAccessReview per kind asks whether the invoking credential may list it across namespaces; where it
 may not, that kind falls back to today's per-namespace reads. Cluster-wide facts (the apps domain, the OAuth
-issuer, projects, Users, OAuthClients, the shared models in `ai501`) are read once per run. What is per student
+issuer, projects, Users, Groups, OAuthClients, the shared models in `ai501`) are read once per run. What is per student
 stays per student: access reviews on a student's behalf, and their LiteMaaS, LiteLLM and Routes.
 """
 
@@ -21,8 +21,10 @@ from maas_lab.evidence.sources import Auth
 
 T = TypeVar("T")
 PROJECTS = "/apis/project.openshift.io/v1/projects"
+GROUPS = "/apis/user.openshift.io/v1/groups"
+PAGINATED = frozenset({PROJECTS, GROUPS})
 # Cluster-wide GETs whose answer is the same for every student.
-SHARED_GETS = frozenset({"/apis/config.openshift.io/v1/ingresses/cluster", "/.well-known/oauth-authorization-server", PROJECTS})
+SHARED_GETS = frozenset({"/apis/config.openshift.io/v1/ingresses/cluster", "/.well-known/oauth-authorization-server", *PAGINATED})
 # Cluster-scoped kinds a student's snapshot GETs by name: answered from one LIST of the kind.
 BY_NAME = {
     "/apis/user.openshift.io/v1/users/": ("user.openshift.io", "users"),
@@ -117,7 +119,7 @@ class Cohort:
         return self.once(("by-name", plural), read)
 
     def shared_get(self, path: str) -> dict[str, Any]:
-        if path == PROJECTS:  # paginated like any LIST, and made once however large the class
+        if path in PAGINATED:  # paginated like any LIST, and made once however large the class
             return self.once(("get", path), lambda: {"items": self.list_all(path)})
         return self.once(("get", path), lambda: self.kube.get(path))
 

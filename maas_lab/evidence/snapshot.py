@@ -31,6 +31,7 @@ from maas_lab.profile import Profile
 from maas_lab.settings import Settings
 
 T = TypeVar("T")
+GROUPS = "/apis/user.openshift.io/v1/groups"
 # Secret keys that hold names and URLs, not secrets: they may appear in messages (everything else never does).
 NOT_SECRET_KEYS = frozenset(
     {"oauth-client-id", "oauth-issuer", "oauth-callback-url", "cors-origin", "username", "ui-username"}
@@ -223,6 +224,21 @@ class Snapshot:
             values[key] = Sensitive(value)
         return values
 
+    def groups(self) -> list[str]:
+        """The graded user's groups: the User's own `groups`, and the Group objects that list them (OpenShift keeps
+        membership there). One LIST of Groups, shared by a whole class; unreadable Groups add nothing."""
+
+        def read() -> list[str]:
+            groups = [str(g) for g in (self.account() or {}).get("groups") or []]
+            try:
+                listed = self.source.get(GROUPS).get("items") or []
+            except ApiFailure:
+                listed = []
+            member_of = (str(g["metadata"]["name"]) for g in listed if self.user in (g.get("users") or []))
+            return list(dict.fromkeys([*groups, *member_of]))
+
+        return self.once(("groups",), read)
+
     def can(self, verb: str, resource: str, *, group: str = "", namespace: str | None = None) -> bool:
         """An access review for the graded user (SelfSubjectAccessReview, or SubjectAccessReview on their behalf)."""
         attributes: dict[str, Any] = {"verb": verb, "resource": resource, "group": group}
@@ -233,8 +249,7 @@ class Snapshot:
             kube = self.source
             try:
                 if self.settings.on_behalf:
-                    groups = list(((self.account() or {}).get("groups")) or [])
-                    groups += ["system:authenticated", "system:authenticated:oauth"]
+                    groups = [*self.groups(), "system:authenticated", "system:authenticated:oauth"]
                     spec = {"user": self.user, "groups": groups, "resourceAttributes": attributes}
                     body = kube.review("SubjectAccessReview", spec)
                 else:
