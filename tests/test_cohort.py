@@ -266,3 +266,21 @@ def test_a_right_given_to_a_group_counts_for_its_members(
     assert checks(book.reports["s001"])["1.can-create-project"]["status"] == "pass"
     assert checks(book.reports["s002"])["1.can-create-project"]["status"] == "fail"
     assert len(openshift.calls(r"^/apis/user.openshift.io/v1/groups$")) == 1  # one LIST for the class
+
+
+def test_a_slow_list_of_projects_does_not_fail_the_class(
+    openshift: FakeOpenShift, services: tuple[CohortLiteMaaS, CohortLiteLLM], tmp_path: Path
+) -> None:
+    path = openshift.write_kubeconfig(tmp_path / "admin", token="tok-admin")
+    base = Settings(kubeconfig=str(path), timeout=4.0)  # 1 s a request
+    litemaas, litellm = services
+    serve(build_cohort({"s001": "complete", "s002": "empty"}), openshift, litemaas, litellm)
+    openshift.inject(r"^/apis/project.openshift.io/v1/projects$", delay=3.0)
+    try:
+        book = grade_roster(base, [RosterRow("s001"), RosterRow("s002")], [2], tmp_path / "grades",
+                            options=Options(transport=HostTransport(litemaas.url, litellm.url)))
+    finally:
+        openshift.clear_faults()
+    assert checks(book.reports["s001"])["2.namespace"]["status"] == "pass"
+    assert checks(book.reports["s002"])["2.namespace"]["status"] == "fail"
+    assert openshift.calls(r"^/api/v1/namespaces/s002-maas$")  # asked per namespace instead
