@@ -158,7 +158,7 @@ class Gradebook:
         self._guard(lambda: write_atomically(self.directory / "students" / f"{user}.json", dumps(report)))
 
     def flush(self, *, force: bool = False) -> None:
-        if self._dirty and (force or time.monotonic() - self._written_at >= AGGREGATE_INTERVAL):
+        if force or (self._dirty and time.monotonic() - self._written_at >= AGGREGATE_INTERVAL):
             self._guard(lambda: write_aggregates(self.directory, self.reports))
             self._written_at = time.monotonic()
             self._dirty = False

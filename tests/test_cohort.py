@@ -284,3 +284,39 @@ def test_a_slow_list_of_projects_does_not_fail_the_class(
     assert checks(book.reports["s001"])["2.namespace"]["status"] == "pass"
     assert checks(book.reports["s002"])["2.namespace"]["status"] == "fail"
     assert openshift.calls(r"^/api/v1/namespaces/s002-maas$")  # asked per namespace instead
+
+
+def test_ctrl_c_abandons_students_in_flight_and_leaves_a_valid_gradebook(
+    openshift: FakeOpenShift, services: tuple[CohortLiteMaaS, CohortLiteLLM], admin: Settings, tmp_path: Path
+) -> None:
+    """A real process and a real SIGINT while every student's services hang: exit 130, valid files, the resume command."""
+    import signal
+    import subprocess
+    import sys
+
+    litemaas, litellm = services
+    users = [f"s{n:03d}" for n in range(12)]
+    serve(build_cohort(dict.fromkeys(users, "complete")), openshift, litemaas, litellm)
+    litemaas.hang.add("127.0.0.1")  # --litemaas-url/--litellm-url below: every request hangs
+    litellm.hang.add("127.0.0.1")
+    roster = tmp_path / "cohort.csv"
+    roster.write_text("user\n" + "\n".join(users) + "\n")
+    out = tmp_path / "grades"
+    command = [sys.executable, "-m", "maas_lab", "grade", "--roster", str(roster), "--out", str(out), "--lessons", "2",
+               "--kubeconfig", str(admin.kubeconfig), "--litemaas-url", litemaas.url, "--litellm-url", litellm.url]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not openshift.calls(r"/routes$") and time.monotonic() < deadline:  # grading has started
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        stderr = process.communicate(timeout=15)[1]
+    finally:
+        process.kill()
+        litemaas.hang.clear()
+        litellm.hang.clear()
+    assert process.returncode == 130, stderr
+    resume = stderr.split("resume with: ")[1].split()
+    assert resume[:2] == ["maas-lab", "grade"] and resume[-1] == "--resume" and str(out) in resume
+    assert (out / "gradebook.csv").read_text("utf-8").startswith("user,outcome,score,max_score")
+    assert json.loads((out / "gradebook.json").read_text("utf-8"))["reports"] == read_students(out)
