@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import queue
 import threading
@@ -27,7 +28,7 @@ from maas_lab.evidence.http import make_client
 from maas_lab.evidence.kube import KubeClient
 from maas_lab.evidence.sources import LiveSource, Source
 from maas_lab.files import write_atomically
-from maas_lab.gradebook import dumps, read_students, write_aggregates
+from maas_lab.gradebook import read_students, write_aggregates
 from maas_lab.grading import could_not_grade, grade_bundle, grade_source, resolve_profile
 from maas_lab.report.json_ import report_to_dict
 from maas_lab.settings import Settings
@@ -155,7 +156,9 @@ class Gradebook:
     def add(self, user: str, report: dict[str, Any]) -> None:
         self.reports[user] = report
         self._dirty = True
-        self._guard(lambda: write_atomically(self.directory / "students" / f"{user}.json", dumps(report)))
+        # the same encoding as `--format json` (evidence may hold timestamps)
+        text = json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"
+        self._guard(lambda: write_atomically(self.directory / "students" / f"{user}.json", text))
 
     def flush(self, *, force: bool = False) -> None:
         if force or (self._dirty and time.monotonic() - self._written_at >= AGGREGATE_INTERVAL):
