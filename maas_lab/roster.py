@@ -23,6 +23,7 @@ import yaml
 from maas_lab.engine.model import Outcome, Report
 from maas_lab.errors import CollectError, MaasLabError, UsageError
 from maas_lab.evidence.cohort import Cohort
+from maas_lab.evidence.bundle import read_bundle
 from maas_lab.evidence.collector import live_source
 from maas_lab.evidence.http import make_client
 from maas_lab.evidence.kube import KubeClient
@@ -30,6 +31,7 @@ from maas_lab.evidence.sources import LiveSource, Source
 from maas_lab.files import write_atomically
 from maas_lab.gradebook import read_students, write_aggregates
 from maas_lab.grading import could_not_grade, grade_bundle, grade_source, resolve_profile
+from maas_lab.profile import load_profile
 from maas_lab.report.json_ import report_to_dict
 from maas_lab.settings import Settings
 
@@ -261,6 +263,10 @@ def grade_roster(
     deadline (--timeout) is recorded as not graded and abandoned, not awaited. Ctrl-C (KeyboardInterrupt)
     leaves valid files: the aggregates are written before it propagates."""
     options = options or Options()
+    if options.from_evidence is not None:  # a bundle of another schema or profile: refused before anything is graded
+        profile = load_profile(base.profile)
+        for row in rows:
+            read_bundle(options.from_evidence / f"{row.user}.json.gz", profile)
     done_before = read_students(out) if options.resume else {}
     book = Gradebook(out, {u: r for u, r in done_before.items() if u in {row.user for row in rows}})
     pending = deque(row for row in rows if row.user not in book.reports)

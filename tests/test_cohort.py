@@ -185,6 +185,14 @@ def test_grade_saves_evidence_and_regrades_from_it(
         after = {i: (c["status"], c["message"], c["points"]) for i, c in checks(regraded[user]).items()}
         assert before == after, user
 
+    stale = tmp_path / "stale"
+    stale.mkdir()
+    data = json.loads(gzip.decompress((out / "evidence" / "s001.json.gz").read_bytes()))
+    (stale / "s001.json.gz").write_bytes(gzip.compress(json.dumps({**data, "schema_version": 0}).encode()))
+    result = CliRunner().invoke(app, ["grade", "--from-evidence", str(stale), "--out", str(tmp_path / "stale-grades")])
+    assert result.exit_code == 2 and "schema_version 0" in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "stale-grades").exists()
+
     roster = tmp_path / "some.csv"
     roster.write_text("user\ns002\ns003\n")
     result = CliRunner().invoke(
