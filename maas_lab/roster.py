@@ -22,8 +22,8 @@ import yaml
 
 from maas_lab.engine.model import Outcome, Report
 from maas_lab.errors import CollectError, MaasLabError, UsageError
-from maas_lab.evidence.cohort import Cohort
 from maas_lab.evidence.bundle import read_bundle
+from maas_lab.evidence.cohort import Cohort
 from maas_lab.evidence.collector import live_source
 from maas_lab.evidence.http import make_client
 from maas_lab.evidence.kube import KubeClient
