@@ -194,6 +194,8 @@ def check(
             settings.student_api_key()  # an unset variable is a usage error, found before any request
             report = grade(settings, lessons, evidence=save_evidence)
         _emit(report, format_, output, no_color)
+        if save_evidence is not None and report.target.user:
+            _say(f"evidence written to {save_evidence / f'{report.target.user}.json.gz'} (secrets replaced by their SHA-256)")
     except MaasLabError as exc:
         raise _fail(exc) from None
     raise typer.Exit(report.exit_code)

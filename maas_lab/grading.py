@@ -65,7 +65,7 @@ def grade_source(
 ) -> Report:
     """Grade one student from `source`; with `evidence`, also write the bundle of every answer the checks read.
 
-    `evidence` is a file path, or a directory that gets `<user>.json.gz`.
+    `evidence` is a directory that gets `<user>.json.gz`.
     """
     deadline = time.monotonic() + settings.timeout
     recorder = Recorder(source) if evidence is not None else None

@@ -35,7 +35,7 @@ def planted(world: World) -> dict[str, str]:
 
 
 def live_and_regraded(lab: Lab, bundle: Path, lessons: list[int]) -> tuple[Report, Report]:
-    live = grade(lab.settings(), lessons, transport=RouteTransport(lab.routes()), evidence=bundle)
+    live = grade(lab.settings(), lessons, transport=RouteTransport(lab.routes()), evidence=bundle.parent)
     regraded = grade_bundle(bundle, Settings(), None)
     return live, regraded
 
@@ -84,7 +84,7 @@ def test_check_saves_evidence_and_regrades_it_with_the_student_key(lab: Lab, wor
 
 def test_a_bundle_holds_stand_ins_that_compare_by_hash(lab: Lab, world: World, tmp_path: Path) -> None:
     bundle = tmp_path / "user1.json.gz"
-    grade(lab.settings(), [2], transport=RouteTransport(lab.routes()), evidence=bundle)
+    grade(lab.settings(), [2], transport=RouteTransport(lab.routes()), evidence=bundle.parent)
     data: dict[str, Any] = json.loads(gzip.decompress(bundle.read_bytes()))
     assert data["schema_version"] == 1 and data["target"]["user"] == "user1" and data["lessons"] == [2]
     secrets = next(v for k, v in data["kube"].items() if k.endswith("/user1-maas/secrets"))["items"]
@@ -101,7 +101,7 @@ def test_a_bundle_holds_stand_ins_that_compare_by_hash(lab: Lab, world: World, t
 
 def test_a_bundle_of_another_profile_or_schema_is_refused(lab: Lab, tmp_path: Path) -> None:
     bundle = tmp_path / "user1.json.gz"
-    grade(lab.settings(), [1], transport=RouteTransport(lab.routes()), evidence=bundle)
+    grade(lab.settings(), [1], transport=RouteTransport(lab.routes()), evidence=bundle.parent)
     data = json.loads(gzip.decompress(bundle.read_bytes()))
     for change, reason in ((("schema_version", 2), "schema_version 2"), (("profile", {"name": "x", "sha256": "0" * 64}), "another profile")):
         altered = tmp_path / "altered.json.gz"
@@ -116,7 +116,7 @@ def test_a_bundle_of_another_profile_or_schema_is_refused(lab: Lab, tmp_path: Pa
 
 def test_a_question_the_bundle_cannot_answer_is_an_error_not_a_fetch(lab: Lab, tmp_path: Path) -> None:
     bundle = tmp_path / "user1.json.gz"
-    grade(lab.settings(), [1], transport=RouteTransport(lab.routes()), evidence=bundle)
+    grade(lab.settings(), [1], transport=RouteTransport(lab.routes()), evidence=bundle.parent)
     lab.openshift.clear_log()
     report = grade_bundle(bundle, Settings(), [2])  # lesson 2 was never read live
     assert not lab.openshift.request_log

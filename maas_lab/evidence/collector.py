@@ -50,10 +50,10 @@ def collect(
 
 
 def capture(recorder: Recorder, snapshot: Snapshot, lessons: list[int], evidence: Path) -> None:
-    """Write the bundle of what `recorder` saw: `evidence` is a file, or a directory that gets `<user>.json.gz`."""
+    """Write the bundle of what `recorder` saw to `<evidence>/<user>.json.gz`."""
     if snapshot.user_or_none is None:
         return  # preflight never learnt whom it graded: nothing worth keeping
-    target = evidence if evidence.name.endswith(".json.gz") else evidence / f"{snapshot.user}.json.gz"
+    target = evidence / f"{snapshot.user}.json.gz"
     bundle = bundle_dict(
         recorder,
         settings=snapshot.settings,
