@@ -174,6 +174,8 @@ def test_grade_saves_evidence_and_regrades_from_it(
     for bundle in (out / "evidence").iterdir():
         text = gzip.decompress(bundle.read_bytes()).decode()
         assert not [name for name, value in secrets.items() if value in text], bundle.name
+        classmates = [u for u in states if u != bundle.name.split(".")[0]]
+        assert not [u for u in classmates if u in text], f"{bundle.name} names a classmate"
 
     openshift.reset([])  # the lab is torn down
     result = CliRunner().invoke(app, ["grade", "--from-evidence", str(out / "evidence"), "--out", str(tmp_path / "regraded")])

@@ -157,7 +157,7 @@ def bundle_dict(
             "student_key": _student_key(settings),
         },
         "server": recorder.server,
-        "kube": scrub.data(dict(recorder.kube)),
+        "kube": scrub.data(narrowed(dict(recorder.kube), user, {profile.namespace(r, user) for r in ROLES})),
         "http": {scrub.text(k): scrub.data(v) for k, v in dict(recorder.http).items()},
         "notes": [scrub.text(n) for n in notes],
     }
@@ -170,6 +170,26 @@ def _student_key(settings: Settings) -> dict[str, Any] | None:
     except UsageError:
         return None
     return standin_record(key.reveal()) if key is not None else None
+
+
+PROJECTS = "GET /apis/project.openshift.io/v1/projects"
+GROUPS = "GET /apis/user.openshift.io/v1/groups"
+ROLES = ("maas", "canopy", "test", "toolings", "shared")
+
+
+def narrowed(kube: dict[str, Any], user: str, namespaces: set[str]) -> dict[str, Any]:
+    """Class-wide answers cut down to what concerns this student (their projects, the groups they are in): the
+    checks ask nothing else of them, and a student's bundle must not list their classmates."""
+    out = dict(kube)
+    projects = (out.get(PROJECTS) or {}).get("answer")
+    if isinstance(projects, dict):
+        items = [p for p in projects.get("items") or [] if (p.get("metadata") or {}).get("name") in namespaces]
+        out[PROJECTS] = {"answer": {**projects, "items": items}}
+    groups = (out.get(GROUPS) or {}).get("answer")
+    if isinstance(groups, dict):
+        mine = [{**g, "users": [user]} for g in groups.get("items") or [] if user in (g.get("users") or [])]
+        out[GROUPS] = {"answer": {**groups, "items": mine}}
+    return out
 
 
 def write_bundle(path: Path, bundle: dict[str, Any]) -> None:
