@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as Bar
 from rich.text import Text
 
@@ -21,11 +21,10 @@ class GradeProgress:
         if console.is_terminal:
             self.bar = Bar(
                 TextColumn("grading"),
-                BarColumn(),
+                BarColumn(bar_width=16),  # narrow, so that the counts fit on an 80-column terminal
                 MofNCompleteColumn(),
                 TextColumn("ETA"),
                 TimeRemainingColumn(),
-                TimeElapsedColumn(),
                 TextColumn("{task.fields[status]}"),
                 console=console,
                 transient=False,
@@ -43,8 +42,8 @@ class GradeProgress:
 
     def __call__(self, step: Progress) -> None:
         tally = step.tally
-        counts = f"pass {tally['pass']} · fail {tally['fail']} · could not grade {tally['could_not_grade']}"
         if self.bar is not None:
+            counts = f"pass {tally['pass']} · fail {tally['fail']} · not graded {tally['could_not_grade']}"
             self.bar.update(self.task, completed=step.done, status=f"{step.in_flight} in flight · {counts}")
             return
         report = step.report
