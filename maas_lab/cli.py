@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -76,6 +77,9 @@ Timeout = Annotated[
     float, typer.Option("--timeout", help="Bound for the whole run, in seconds; each request has a shorter bound.")
 ]
 NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (also NO_COLOR).")]
+SaveEvidence = Annotated[
+    Optional[Path], typer.Option("--save-evidence", help="Also write the evidence bundle to DIR/<user>.json.gz (secrets hashed).")
+]
 
 
 def _settings(**values: object) -> Settings:
@@ -167,12 +171,16 @@ def check(
         Optional[str],
         typer.Option("--api-key-env", help="Name of an environment variable holding your LiteMaaS key, for 4.key-works."),
     ] = None,
+    save_evidence: SaveEvidence = None,
+    from_evidence: Annotated[
+        Optional[Path], typer.Option("--from-evidence", help="Grade this evidence bundle (<user>.json.gz) instead of the cluster.")
+    ] = None,
 ) -> None:
     """Grade one lesson (or all) and print a scored report.
 
     Example: maas-lab check 2   ·   maas-lab check all --format junit -o report.xml
     """
-    from maas_lab.grading import grade
+    from maas_lab.grading import grade, grade_bundle
 
     try:
         lessons = parse_lessons(lesson)
@@ -183,9 +191,14 @@ def check(
             litemaas_url=litemaas_url, litellm_url=litellm_url, ca_bundle=ca_bundle, insecure=insecure,
             timeout=timeout, api_key_env=api_key_env,
         )
-        settings.student_api_key()  # an unset variable is a usage error, found before any request
-        report = grade(settings, lessons)
+        if from_evidence is not None:
+            report = grade_bundle(_bundle_path(from_evidence), settings.with_(api_key_env=None), lessons)
+        else:
+            settings.student_api_key()  # an unset variable is a usage error, found before any request
+            report = grade(settings, lessons, evidence=save_evidence)
         _emit(report, format_, output, no_color)
+        if save_evidence is not None and report.target.user:
+            _say(f"evidence written to {save_evidence / f'{report.target.user}.json.gz'} (secrets replaced by their SHA-256)")
     except MaasLabError as exc:
         raise _fail(exc) from None
     raise typer.Exit(report.exit_code)
@@ -347,10 +360,22 @@ def quiz(
 
 @app.command("grade")
 def grade_command(
-    roster: Annotated[Path, typer.Option("--roster", help="CSV (user,context,kubeconfig,cluster_domain) or YAML list.")],
+    roster: Annotated[
+        Optional[Path], typer.Option("--roster", help="CSV (user,context,kubeconfig,cluster_domain) or YAML list.")
+    ] = None,
     out: Annotated[Path, typer.Option("--out", help="Gradebook folder.")] = Path("maas-lab-grades"),
     lessons: Annotated[str, typer.Option("--lessons", help="Lessons to grade, e.g. 2,3 (default all).")] = "all",
-    jobs: Annotated[int, typer.Option("--jobs", min=1, max=32, help="Students graded at once.")] = 4,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, max=64, help="Students graded at once.")] = 8,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip students whose students/<user>.json is in --out.")] = False,
+    shard: Annotated[
+        Optional[str], typer.Option("--shard", help="Grade only the I-th of N slices of the roster by user name: I/N (or auto/N).")
+    ] = None,
+    save_evidence: Annotated[
+        bool, typer.Option("--save-evidence", help="Also write each student's evidence bundle to OUT/evidence/<user>.json.gz.")
+    ] = False,
+    from_evidence: Annotated[
+        Optional[Path], typer.Option("--from-evidence", help="Grade the bundles in DIR instead of the cluster (--roster filters).")
+    ] = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     cluster_domain: Domain = None,
@@ -359,7 +384,9 @@ def grade_command(
     litellm_url: LiteLLMUrl = None,
     ca_bundle: CABundle = None,
     insecure: Insecure = False,
-    timeout: Timeout = DEFAULT_RUN_TIMEOUT,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Bound for each student, in seconds; one who takes longer gets `error` rows.")
+    ] = DEFAULT_RUN_TIMEOUT,
     no_color: NoColor = False,
     # Accepted only to refuse them with a useful message (a gradebook is a folder of every format, users come
     # from the roster); no envvar, so a MAAS_LAB_USER set for `check` does not break `grade`.
@@ -371,7 +398,8 @@ def grade_command(
 
     Example: maas-lab grade --roster cohort.csv --lessons 2,3 --out grades/
     """
-    from maas_lab.roster import grade_roster, read_roster
+    from maas_lab.progress import GradeProgress
+    from maas_lab.roster import Options, Progress, evidence_rows, grade_roster, parse_shard, read_roster, shard_of
 
     try:
         if output is not None:
@@ -381,29 +409,91 @@ def grade_command(
         if user is not None:
             raise UsageError("grade takes its students from the roster's `user` column: drop --user")
         numbers = parse_lessons(lessons)
-        rows = read_roster(roster)
+        if from_evidence is not None:
+            bundled = {r.user for r in evidence_rows(from_evidence)}
+            rows = [r for r in read_roster(roster) if r.user in bundled] if roster else evidence_rows(from_evidence)
+        elif roster is None:
+            raise UsageError("grade needs --roster FILE (or --from-evidence DIR)")
+        else:
+            rows = read_roster(roster)
+        if shard is not None:
+            rows = shard_of(rows, *parse_shard(shard))
         base = _settings(
             kubeconfig=kubeconfig, context=context, cluster_domain=cluster_domain, profile=profile,
             litemaas_url=litemaas_url, litellm_url=litellm_url, ca_bundle=ca_bundle, insecure=insecure, timeout=timeout,
         )
     except MaasLabError as exc:
         raise _fail(exc) from None
+    options = Options(jobs=jobs, resume=resume, save_evidence=save_evidence, from_evidence=from_evidence)
     done = [0]
 
-    def progress(student: str, report: Report) -> None:
-        done[0] += 1
-        _say(f"[{done[0]}/{len(rows)}] {student}: {report.outcome.value} {report.score:g}/{report.max_score:g}")
+    def progress(step: Progress) -> None:
+        done[0] = step.done
+        display(step)
 
     try:
-        book = grade_roster(base, rows, numbers, out, jobs=jobs, progress=progress)
+        with GradeProgress(stderr, len(rows)) as display:
+            book = grade_roster(base, rows, numbers, out, options=options, progress=progress)
     except MaasLabError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
-        _say(f"interrupted: {out}/ holds the {done[0]} student(s) graded so far")
+        given = _command_line(
+            ("--roster", roster, None), ("--from-evidence", from_evidence, None), ("--out", out, None),
+            ("--lessons", lessons, "all"), ("--jobs", jobs, 8), ("--shard", shard, None), ("--save-evidence", save_evidence, False),
+            ("--kubeconfig", kubeconfig, None), ("--context", context, None), ("--cluster-domain", cluster_domain, None),
+            ("--profile", profile, "ai501"), ("--litemaas-url", litemaas_url, None), ("--litellm-url", litellm_url, None),
+            ("--ca-bundle", ca_bundle, None), ("--insecure", insecure, False), ("--timeout", timeout, DEFAULT_RUN_TIMEOUT),
+        )
+        command = shlex.join(["maas-lab", "grade", *given, "--resume"])
+        _say(f"interrupted: {out}/ holds the {done[0]} student(s) graded so far; resume with: {command}")
         raise typer.Exit(130) from None
     _say(f"gradebook written to {out}/ (gradebook.csv, gradebook.json, report.html, students/)")
-    graded = [r for r in book.reports.values() if r.outcome.value != "could_not_grade"]
-    raise typer.Exit(0 if graded else 3)
+    graded = [r for r in book.reports.values() if r.get("outcome") != "could_not_grade"]
+    raise typer.Exit(0 if graded or not rows else 3)
+
+
+@app.command()
+def demo(
+    sample: Annotated[str, typer.Argument(help="complete, half-done or broken.")] = "complete",
+    format_: Format = "table",
+    output: Output = None,
+    no_color: NoColor = False,
+) -> None:
+    """Grade a sample student shipped with maas-lab (no cluster needed) and print the real report.
+
+    Example: maas-lab demo   ·   maas-lab demo broken --format markdown
+    """
+    from maas_lab.grading import grade_bundle
+    from maas_lab.samples import sample_path
+
+    try:
+        _check_format(format_)
+        _check_output(output)
+        report = grade_bundle(sample_path(sample), Settings(), None)
+        _emit(report, format_, output, no_color)
+    except MaasLabError as exc:
+        raise _fail(exc) from None
+    raise typer.Exit(report.exit_code)
+
+
+def _command_line(*options: tuple[str, object, object]) -> list[str]:
+    """(flag, value, default) → the words of a command line, for the options that were given."""
+    words: list[str] = []
+    for flag, value, default in options:
+        if value is True:
+            words.append(flag)
+        elif value not in (None, False, default):
+            words += [flag, str(value)]
+    return words
+
+
+def _bundle_path(path: Path) -> Path:
+    """A bundle file, or `sample:NAME` for one shipped with maas-lab."""
+    if str(path).startswith("sample:"):
+        from maas_lab.samples import sample_path
+
+        return sample_path(str(path)[len("sample:") :])
+    return path
 
 
 @app.command()

@@ -11,6 +11,8 @@ import csv
 import json
 import re
 import socket
+import threading
+import time
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
@@ -649,28 +651,48 @@ def test_grade_into_a_path_that_is_a_file_exits_2(lab: Lab, tmp_path: Path, admi
     assert_usage_error(grade(lab, roster, roster, admin_kubeconfig), "cannot write the gradebook")
 
 
-def test_an_interrupted_grade_leaves_a_valid_gradebook(
+def test_an_interrupted_grade_leaves_a_valid_gradebook_and_resumes(
     lab: Lab, tmp_path: Path, admin_kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import _thread
+
     from maas_lab import roster as roster_module
 
-    real_grade = roster_module.grade
+    real_grade = roster_module.Grader.grade
+    graded: list[str] = []
+    interrupted: list[bool] = []
+    release = threading.Event()
 
-    def grade_until_user2(settings: Any, lessons: list[int]) -> Any:
-        if settings.user == "user2":
-            raise KeyboardInterrupt  # Ctrl-C while the second student is graded
-        return real_grade(settings, lessons)
+    def ctrl_c_during_user2(self: Any, row: Any) -> Any:
+        graded.append(row.user)
+        if row.user == "user2" and not interrupted:
+            interrupted.append(True)
+            _thread.interrupt_main()  # Ctrl-C while the second student is in flight ...
+            release.wait(30)  # ... whose services hang: abandoned, not awaited
+            raise RuntimeError("abandoned")  # and, once released, it reads nothing more
+        return real_grade(self, row)
 
-    monkeypatch.setattr(roster_module, "grade", grade_until_user2)
+    monkeypatch.setattr(roster_module.Grader, "grade", ctrl_c_during_user2)
     roster = tmp_path / "cohort.csv"
     roster.write_text("user\nuser1\nuser2\nuser3\n")
     out = tmp_path / "grades"
+    started = time.monotonic()
     result = grade(lab, roster, out, admin_kubeconfig, "--lessons", "1", "--jobs", "1")
+    release.set()
     assert result.exit_code == 130
+    assert time.monotonic() - started < 20, "the hung student was awaited"
     assert "interrupted" in result.stderr and "1 student(s) graded so far" in result.stderr
+    again = result.stderr.split("resume with: ")[1].split()
+    assert again[:2] == ["maas-lab", "grade"] and again[-1] == "--resume" and str(out) in again
     assert [row["user"] for row in read_csv(out / "gradebook.csv")] == ["user1"]
     assert set(json.loads((out / "gradebook.json").read_text("utf-8"))["reports"]) == {"user1"}
     assert sorted(p.name for p in (out / "students").iterdir()) == ["user1.json"]
+
+    graded.clear()
+    result = grade(lab, roster, out, admin_kubeconfig, "--lessons", "1", "--jobs", "1", "--resume")
+    assert result.exit_code == 0, result.stderr
+    assert graded == ["user2", "user3"]  # user1 was not graded again ...
+    assert [row["user"] for row in read_csv(out / "gradebook.csv")] == ["user1", "user2", "user3"]  # ... but counts
 
 
 def test_an_interrupted_check_exits_130(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
