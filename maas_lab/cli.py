@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -166,6 +167,12 @@ def main_callback(
 @app.command()
 def check(
     lesson: Annotated[str, typer.Argument(help="Lesson number 1-5, a list such as 2,3, or 'all'.")],
+    # `--watch [SECONDS]`: the vendored click has no option with an optional value, so SECONDS is an argument
+    watch_seconds: Annotated[Optional[str], typer.Argument(metavar="SECONDS", hidden=True)] = None,
+    watch: Annotated[
+        bool,
+        typer.Option("--watch", help="Re-grade every SECONDS (default 10, e.g. --watch 5) until every required check passes."),
+    ] = False,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     user: User = None,
@@ -200,11 +207,26 @@ def check(
             timeout=timeout, api_key_env=api_key_env,
         )
         settings.student_api_key()  # an unset variable is a usage error, found before any request
-        report = grade(settings, lessons)
+        if watch_seconds is not None and not watch:
+            raise UsageError(f"unexpected argument {watch_seconds!r} (to re-grade on a timer: --watch {watch_seconds})")
+        report = _watch(lambda: grade(settings, lessons), watch_seconds, no_color) if watch else grade(settings, lessons)
         _emit(report, format_, output, no_color)
     except MaasLabError as exc:
         raise _fail(exc) from None
     raise typer.Exit(report.exit_code)
+
+
+def _watch(grade_once: Callable[[], Report], seconds: str | None, no_color: bool) -> Report:
+    """The live table on stderr (stdout keeps the final report, for a pipe or -o); Ctrl-C ends it."""
+    from rich.console import Console
+
+    from maas_lab.watch import Watch, parse_interval
+
+    console = Console(stderr=True, highlight=False, no_color=no_color or bool(os.environ.get("NO_COLOR")))
+    report = Watch(grade_once, parse_interval(seconds), console).run()
+    if report is None:
+        raise KeyboardInterrupt  # stopped before the first round finished: nothing to report (exit 130)
+    return report
 
 
 @app.command("list")
