@@ -48,13 +48,14 @@ def code_lines(markdown: str) -> list[str]:
 def table_keys(markdown: str) -> list[str]:
     """The first cell of each table row, as the reader sees it (no backticks or bold markers)."""
     keys = []
-    lines = markdown.splitlines()
-    for index, line in enumerate(lines[2:], start=2):
-        if line.startswith("|") and (lines[index - 1].startswith("|---") or lines[index - 1].startswith("|") and index > 2):
-            if re.match(r"\|\s*-{3,}", line):
-                continue
-            cell = line.strip("|").split("|")[0].strip()
-            keys.append(cell.replace("`", "").replace("**", ""))
+    in_table = False
+    for line in markdown.splitlines():
+        if re.match(r"\|\s*-{3,}", line):
+            in_table = True
+        elif in_table and line.startswith("|"):
+            keys.append(line.strip("|").split("|")[0].strip().replace("`", "").replace("**", ""))
+        elif not line.startswith("|"):
+            in_table = False
     return [k for k in keys if k]
 
 
