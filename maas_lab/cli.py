@@ -31,6 +31,7 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: readable at any width, and `--help` need not import rich's renderers
 )
 
 
@@ -166,7 +167,7 @@ def main_callback(
 
 @app.command()
 def check(
-    lesson: Annotated[str, typer.Argument(help="Lesson number 1-5, a list such as 2,3, or 'all'.")],
+    lesson: Annotated[str, typer.Argument(metavar="LESSON", help="Lesson number 1-5, a list such as 2,3, or 'all'.")],
     # `--watch [SECONDS]`: the vendored click has no option with an optional value, so SECONDS is an argument
     watch_seconds: Annotated[Optional[str], typer.Argument(metavar="SECONDS", hidden=True)] = None,
     watch: Annotated[
@@ -235,7 +236,7 @@ def list_(
     profile: ProfileOpt = "ai501",
     user: User = None,
 ) -> None:
-    """List the checks in the order `check` reports them: id, points, title, the evidence each reads.
+    """The checks in report order: id, points, title, evidence.
 
     Example: maas-lab list 3
     """
@@ -265,7 +266,7 @@ def explain(
     check_id: Annotated[str, typer.Argument(help="A check id such as 2.routes.")],
     user: User = None,
 ) -> None:
-    """What a check verifies, why it matters, the hint and the lesson section that teaches it.
+    """What a check verifies and where the lesson teaches it.
 
     Example: maas-lab explain 2.routes
     """
@@ -292,9 +293,11 @@ def lesson(
     raw: Annotated[bool, typer.Option("--raw", help="Print the Markdown itself (placeholders filled).")] = False,
     no_color: NoColor = False,
 ) -> None:
-    """Show a lesson with <USER_NAME> and <CLUSTER_DOMAIN> filled in (in a pager on a terminal).
+    """Show a lesson with your names filled in (in a pager on a terminal).
 
-    Example: maas-lab lesson 2   ·   maas-lab lesson 2 --section step-4-install-with-helm
+    \b
+    Example: maas-lab lesson 2
+             maas-lab lesson 2 --section step-4-install-with-helm
     """
     from maas_lab.lesson_text import fill, for_terminal, lesson_path, section
 
@@ -366,7 +369,7 @@ def quiz(
         typer.Option("--answers", help="YAML/JSON file {question id: choice letter}, for non-interactive use."),
     ] = None,
 ) -> None:
-    """Answer the lesson's knowledge questions; the explanation follows each answer.
+    """The lesson's knowledge questions, each answer explained.
 
     Example: maas-lab quiz 1   ·   maas-lab quiz 1 --answers my-answers.yaml
     """

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from maas_lab.errors import UsageError
-from maas_lab.evidence.sensitive import Sensitive
+
+if TYPE_CHECKING:  # imported when used: the CLI's start-up does not pay for hashing helpers
+    from maas_lab.evidence.sensitive import Sensitive
 
 DEFAULT_RUN_TIMEOUT = 120.0
 
@@ -42,6 +45,8 @@ class Settings:
 
     def student_api_key(self) -> Sensitive | None:
         """The key in the variable named by --api-key-env (a key is never a flag value)."""
+        from maas_lab.evidence.sensitive import Sensitive
+
         if not self.api_key_env:
             return None
         value = os.environ.get(self.api_key_env, "").strip()
