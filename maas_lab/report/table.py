@@ -161,13 +161,16 @@ def render_table(report: Report, *, color: bool = False, width: int | None = Non
         console.print(Text("\nWhat to do next:", style="bold"))
         for (status, hint), results in groups.items():
             symbol, style = SYMBOLS[status]
-            line = Text(f" {symbol} ", style=style)
-            line.append(hint if cause is not None else f"{named(results)}: {hint}")
-            console.print(line, overflow="fold")
+            grid = Table.grid(padding=(0, 1, 0, 0))  # the symbol, then the hint folded beside it (a hanging indent)
+            grid.add_column(no_wrap=True)
+            grid.add_column(overflow="fold")
+            grid.add_row(Text(f" {symbol}", style=style), Text(hint if cause is not None else f"{named(results)}: {hint}"))
+            console.print(grid)
             if len(results) == 1:
+                # commands on lines of their own, never broken: copied whole even when wider than the terminal
                 only = results[0]
-                see = f"     see {section_command(only)} · maas-lab explain {only.check.id}"
-                console.print(Text(see, style="dim"), overflow="fold")
+                console.print(Text(f"     see {section_command(only)}", style="dim"), soft_wrap=True)
+                console.print(Text(f"         maas-lab explain {only.check.id}", style="dim"), soft_wrap=True)
     for note in report.notes:
         console.print(Text(f"note: {note}", style="dim"), overflow="fold")
     return buffer.getvalue()
