@@ -24,6 +24,10 @@ _ACTION = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)_/api/v1/(\S+)")
 
 def section_command(check: Check) -> str:
     """The command that shows the lesson step a check belongs to (a repository path means nothing after pipx)."""
+    from maas_lab.engine.registry import LESSONS
+
+    if check.lesson not in LESSONS:  # not taught by a lesson (the lab environment's own checks)
+        return f"maas-lab explain {check.id}"
     anchor = check.lesson_ref.partition("#")[2]
     return f"maas-lab lesson {check.lesson} --section {anchor}" if anchor else f"maas-lab lesson {check.lesson}"
 

@@ -276,7 +276,8 @@ def explain(
         item = find_check(check_id)
     except MaasLabError as exc:
         raise _fail(exc) from None
-    sys.stdout.write(explain_text(item, LESSONS[item.lesson].title, user))
+    title = LESSONS[item.lesson].title if item.lesson in LESSONS else "the shared lab environment"
+    sys.stdout.write(explain_text(item, title, user))
 
 
 @app.command()

@@ -89,7 +89,8 @@ class Watch:
 
     def run(self) -> Report | None:
         """Grade until every required check passes or Ctrl-C; the last report (None if none finished)."""
-        with Live(console=self.console, auto_refresh=False, transient=True, vertical_overflow="visible") as live:
+        # taller than the terminal, the view is cut at the bottom: the first lesson's rows are the next thing to do
+        with Live(console=self.console, auto_refresh=False, transient=True, vertical_overflow="ellipsis") as live:
             live.update(Text("grading…", style="dim"), refresh=True)
             try:
                 while True:

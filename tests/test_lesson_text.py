@@ -149,3 +149,32 @@ def test_no_color_and_the_renderer_on_a_colour_terminal(tmp_path: Path) -> None:
     render(text, Console(file=plain, force_terminal=True, color_system=None, width=80))
     assert not re.search(r"\x1b\[[0-9;]*3[0-9]m", plain.getvalue())  # no colour codes (bold may stay)
     assert cli("lesson", "2", *NAMES, "--no-color").exit_code == 0
+
+
+def test_on_a_terminal_the_lesson_goes_through_the_pager(tmp_path: Path) -> None:
+    """A real pty, and $PAGER a command that keeps what it is given."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    paged = tmp_path / "paged.txt"
+    master, slave = pty.openpty()
+    env = {**os.environ, "PAGER": f"cat > {paged}", "COLUMNS": "80", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    process = subprocess.Popen([sys.executable, "-m", "maas_lab", "lesson", "2", *NAMES], stdin=slave, stdout=slave, stderr=slave,
+                               env=env, cwd=Path(__file__).resolve().parent.parent)
+    os.close(slave)
+    try:
+        assert process.wait(timeout=120) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
+    text = ANSI_ANY.sub("", paged.read_text("utf-8"))
+    assert "Deploy LiteMaaS" in text and "Knowledge Check" in text
+    assert any(line.startswith("helm install litemaas deployment/helm/litemaas -n user1-maas -f my-values.yaml --set")
+               for line in text.splitlines())
+
+
+ANSI_ANY = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
