@@ -201,7 +201,7 @@ def render_catalogue(rows: list[CatalogueRow], *, width: int | None = None) -> s
         console.print(table)
         return buffer.getvalue()
     for row in rows:
-        console.print(Text.assemble((row.id, "bold"), f"  {row.points} pt"), overflow="fold")
+        console.print(Text.assemble((row.id, "bold"), f"  points: {row.points}"), overflow="fold")
         details = [row.title, f"evidence: {row.evidence}"] + ([f"needs: {row.needs}"] if row.needs else [])
         for detail in details:
             console.print(Padding(Text(detail, overflow="fold"), (0, 0, 0, 4)))
