@@ -75,6 +75,32 @@ def test_watch_in_a_terminal_turns_green_when_the_world_is_fixed(lab: Lab) -> No
     assert "✔ │ 1.shared-models-ready" in rest
 
 
+def test_ctrl_c_in_a_terminal_prints_the_last_report_and_its_exit_code(lab: Lab) -> None:
+    import signal
+
+    broken = reference_world()
+    OMISSIONS["1.shared-models-ready"](broken)
+    lab.load(broken)
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "110", "LINES": "60", "TERM": "xterm-256color"}
+    command = [sys.executable, "-m", "maas_lab", "check", "1", "--watch", "--kubeconfig", str(lab.kubeconfig)]
+    process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, close_fds=True)
+    os.close(slave)
+    try:
+        first = read_until(master, "Ctrl-C to stop")
+        assert "next round in 10 s" in first  # `--watch` alone: every 10 seconds
+        process.send_signal(signal.SIGINT)
+        rest = read_until(master, None)
+        assert process.wait(timeout=BOUND) == 1  # the last round failed: exit 1, as `check` would
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    assert "Total: " in rest and "FAIL" in rest.split("Total: ")[-1]
+    assert "Traceback" not in rest
+
+
 def world_grader(lab: Lab, worlds: list[Callable[[], None]]) -> Callable[[], Report]:
     """Grade lesson 1; before each round after the first, apply the next change of the world."""
     rounds = iter(worlds)
