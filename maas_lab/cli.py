@@ -117,8 +117,10 @@ def _emit(report: Report, format_: str, output: Path | None, no_color: bool) -> 
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    from maas_lab.report.table import score_text
+
     _write_atomically(output, text)
-    _say(f"report written to {output} (outcome {report.outcome.value}, {report.score:g}/{report.max_score:g})")
+    _say(f"report written to {output} (outcome {report.outcome.value}, {score_text(report.results)})")
 
 
 def _check_output(output: Path | None) -> None:
