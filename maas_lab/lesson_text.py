@@ -245,13 +245,17 @@ def inline(text: str) -> Text:
     from rich.text import Text
 
     result = Text()
-    for token in re.split(r"(\*\*.+?\*\*|`[^`]+`|\[[^\]]+\]\([^)]+\))", text):
+    for token in re.split(r"(\*\*.+?\*\*|\*[^*\s][^*]*\*|`[^`]+`|\[[^\]]+\]\([^)]+\))", text):
         if token.startswith("`") and token.endswith("`") and len(token) > 1:
             result.append(token[1:-1], style="bold cyan")
         elif token.startswith("**") and token.endswith("**") and len(token) > 3:
             bold = inline(token[2:-2])
             bold.stylize("bold")
             result.append_text(bold)
+        elif token.startswith("*") and token.endswith("*") and len(token) > 2:
+            italic = inline(token[1:-1])
+            italic.stylize("italic")
+            result.append_text(italic)
         elif token.startswith("[") and "](" in token:
             result.append(token[1 : token.index("](")], style="underline")
         else:
@@ -287,6 +291,7 @@ def render(markdown: str, console: Console) -> None:
                 console.print(Text(line, style="cyan"), soft_wrap=True)
             console.print()
         elif block.kind == "mermaid":
+            console.print()
             console.print(Text("Diagram (drawn on the course site), in outline:", style="dim italic"))
             for line in mermaid_outline(block):
                 indent = len(line) - len(line.lstrip()) + 2
@@ -294,6 +299,7 @@ def render(markdown: str, console: Console) -> None:
             console.print()
         else:
             headers, rows = table_cells(block)
+            console.print()
             if _table_fits(headers, rows, console.width):
                 table = Table()
                 for index, header in enumerate(headers):  # the key a student must type (column 0) is never cut
@@ -301,8 +307,8 @@ def render(markdown: str, console: Console) -> None:
                 for row in rows:
                     table.add_row(*[inline(cell) for cell in row])
                 console.print(table)
+                console.print()
                 continue
-            console.print()
             for row in rows:  # too wide: one block a row, the key on its own line, never cut
                 console.print(inline(row[0]), soft_wrap=True)
                 for header, cell in zip(headers[1:], row[1:], strict=False):
