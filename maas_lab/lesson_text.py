@@ -285,11 +285,8 @@ def render(markdown: str, console: Console) -> None:
         if block.kind == "prose":
             console.print(Markdown("\n".join(block.lines)))
         elif block.kind == "code":
-            console.print()
-            for line in code_lines(block):
-                # soft_wrap: no line break is ever inserted, so a pasted line is the whole command
-                console.print(Text(line, style="cyan"), soft_wrap=True)
-            console.print()
+            # soft_wrap: no line break is ever inserted, so a pasted line is the whole command
+            console.print(Text("\n" + "\n".join(code_lines(block)) + "\n", style="cyan"), soft_wrap=True)
         elif block.kind == "mermaid":
             console.print()
             console.print(Text("Diagram (drawn on the course site), in outline:", style="dim italic"))
