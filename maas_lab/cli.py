@@ -5,20 +5,25 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from maas_lab import __version__
-from maas_lab.engine.model import Report
-from maas_lab.engine.registry import LESSONS, get_check, load_checks, parse_lessons
+from maas_lab.engine.registry import LESSONS, parse_lessons
 from maas_lab.errors import MaasLabError, UsageError
-from maas_lab.files import write_atomically
-from maas_lab.report import FORMATS, render
+from maas_lab.report import FORMATS
 from maas_lab.settings import DEFAULT_RUN_TIMEOUT, Settings, validate, warnings_for
+
+# Start-up time matters (`--help`, `list`, `explain`, `lesson` answer at once): rich, the evidence layer and the
+# reporters are imported by the commands that use them, never here.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from maas_lab.engine.model import Report
 
 app = typer.Typer(
     name="maas-lab",
@@ -27,9 +32,16 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: readable at any width, and `--help` need not import rich's renderers
 )
-# soft_wrap: messages name paths and URLs, which must stay on one line (copy-paste, grep in CI logs)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@cache
+def _stderr() -> Console:
+    from rich.console import Console
+
+    # soft_wrap: messages name paths and URLs, which must stay on one line (copy-paste, grep in CI logs)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 # -- options shared by check, grade and smoke ---------------------------------------------------------------
 
@@ -84,8 +96,7 @@ SaveEvidence = Annotated[
 
 def _settings(**values: object) -> Settings:
     settings = validate(Settings(**{k: v for k, v in values.items() if v is not None}))  # type: ignore[arg-type]
-    for line in warnings_for(settings):
-        _say(f"warning: {line}", "yellow")
+    _warn(settings)
     return settings
 
 
@@ -97,18 +108,24 @@ def _check_format(format_: str) -> str:
 
 def _say(message: str, style: str = "") -> None:
     """One line on stderr; the message is plain text (a path with [brackets] is not markup)."""
-    stderr.print(Text(message, style=style))
+    from rich.text import Text
+
+    _stderr().print(Text(message, style=style))
 
 
 def _emit(report: Report, format_: str, output: Path | None, no_color: bool) -> None:
+    from maas_lab.report import render
+
     color = output is None and sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
     text = render(report, format_, color=color)
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    from maas_lab.report.table import score_text
+
     _write_atomically(output, text)
-    _say(f"report written to {output} (outcome {report.outcome.value}, {report.score:g}/{report.max_score:g})")
+    _say(f"report written to {output} (outcome {report.outcome.value}, {score_text(report.results)})")
 
 
 def _check_output(output: Path | None) -> None:
@@ -125,6 +142,8 @@ def _check_output(output: Path | None) -> None:
 
 
 def _write_atomically(output: Path, text: str) -> None:
+    from maas_lab.files import write_atomically
+
     try:
         write_atomically(output, text)
     except OSError as exc:
@@ -132,7 +151,9 @@ def _write_atomically(output: Path, text: str) -> None:
 
 
 def _fail(error: MaasLabError) -> typer.Exit:
-    stderr.print(Text.assemble(("error:", "red"), f" {error}"))
+    from rich.text import Text
+
+    _stderr().print(Text.assemble(("error:", "red"), f" {error}"))
     if error.hint:
         _say(f"hint: {error.hint}")
     return typer.Exit(2 if isinstance(error, UsageError) else 3)
@@ -153,7 +174,13 @@ def main_callback(
 
 @app.command()
 def check(
-    lesson: Annotated[str, typer.Argument(help="Lesson number 1-5, a list such as 2,3, or 'all'.")],
+    lesson: Annotated[str, typer.Argument(metavar="LESSON", help="Lesson number 1-5, a list such as 2,3, or 'all'.")],
+    # `--watch [SECONDS]`: the vendored click has no option with an optional value, so SECONDS is an argument
+    watch_seconds: Annotated[Optional[str], typer.Argument(metavar="SECONDS", hidden=True)] = None,
+    watch: Annotated[
+        bool,
+        typer.Option("--watch", help="Re-grade every SECONDS (default 10, e.g. --watch 5) until every required check passes."),
+    ] = False,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     user: User = None,
@@ -191,11 +218,19 @@ def check(
             litemaas_url=litemaas_url, litellm_url=litellm_url, ca_bundle=ca_bundle, insecure=insecure,
             timeout=timeout, api_key_env=api_key_env,
         )
+        if watch_seconds is not None and not watch:
+            raise UsageError(f"unexpected argument {watch_seconds!r} (to re-grade on a timer: --watch {watch_seconds})")
         if from_evidence is not None:
+            if watch:
+                raise UsageError("--watch re-grades the live cluster; a bundle does not change: drop --watch")
             report = grade_bundle(_bundle_path(from_evidence), settings.with_(api_key_env=None), lessons)
         else:
             settings.student_api_key()  # an unset variable is a usage error, found before any request
-            report = grade(settings, lessons, evidence=save_evidence)
+
+            def once() -> Report:
+                return grade(settings, lessons, evidence=save_evidence)
+
+            report = _watch(once, watch_seconds, no_color) if watch else once()
         _emit(report, format_, output, no_color)
         if save_evidence is not None and report.target.user:
             _say(f"evidence written to {save_evidence / f'{report.target.user}.json.gz'} (secrets replaced by their SHA-256)")
@@ -204,57 +239,67 @@ def check(
     raise typer.Exit(report.exit_code)
 
 
+def _watch(grade_once: Callable[[], Report], seconds: str | None, no_color: bool) -> Report:
+    """The live table on stderr (stdout keeps the final report, for a pipe or -o); Ctrl-C ends it."""
+    from rich.console import Console
+
+    from maas_lab.watch import Watch, parse_interval
+
+    console = Console(stderr=True, highlight=False, no_color=no_color or bool(os.environ.get("NO_COLOR")))
+    report = Watch(grade_once, parse_interval(seconds), console).run()
+    if report is None:
+        raise KeyboardInterrupt  # stopped before the first round finished: nothing to report (exit 130)
+    return report
+
+
 @app.command("list")
 def list_(
     lesson: Annotated[Optional[str], typer.Argument(help="Lesson number, or nothing for all.")] = None,
     profile: ProfileOpt = "ai501",
+    user: User = None,
 ) -> None:
-    """List the checks: id, points, title and the evidence each reads.
+    """The checks in report order: id, points, title, evidence.
 
     Example: maas-lab list 3
     """
-    from rich.table import Table
-
-    from maas_lab.profile import load_profile
+    from maas_lab.catalogue import checks_in_order, fill_user, profile_points, readable_evidence
+    from maas_lab.report.table import CatalogueRow, render_catalogue
 
     try:
         lessons = parse_lessons(lesson or "all")
-        points = load_profile(profile).points
+        points = profile_points(profile)
     except MaasLabError as exc:
         raise _fail(exc) from None
-    table = Table(show_lines=False)
-    for column in ("id", "points", "title", "evidence", "needs"):
-        table.add_column(column)
-    for item in sorted(load_checks().values(), key=lambda c: (c.lesson, c.id)):
-        if item.lesson in lessons:
-            value = points.for_check(item.id, required=item.required)
-            table.add_row(item.id, f"{value:g}" + ("" if item.required else " bonus"), item.title, item.evidence, ", ".join(item.needs))
-    Console(highlight=False, width=160).print(table)
+    rows = [
+        CatalogueRow(
+            id=item.id,
+            points=f"{points.for_check(item.id, required=item.required):g}" + ("" if item.required else " bonus"),
+            title=fill_user(item.title, user),
+            evidence=fill_user(readable_evidence(item.evidence), user),
+            needs=", ".join(item.needs),
+        )
+        for item in checks_in_order(lessons)
+    ]
+    sys.stdout.write(render_catalogue(rows))
 
 
 @app.command()
-def explain(check_id: Annotated[str, typer.Argument(help="A check id such as 2.routes.")]) -> None:
-    """What a check verifies, why it matters, the hint and the lesson section.
+def explain(
+    check_id: Annotated[str, typer.Argument(help="A check id such as 2.routes.")],
+    user: User = None,
+) -> None:
+    """What a check verifies and where the lesson teaches it.
 
     Example: maas-lab explain 2.routes
     """
+    from maas_lab.catalogue import explain_text, find_check
+
     try:
-        item = get_check(check_id)
+        item = find_check(check_id)
     except MaasLabError as exc:
         raise _fail(exc) from None
-    kind = "required" if item.required else "bonus (never decides the outcome)"
-    lines = [
-        f"{item.id} — {item.title}",
-        "",
-        item.description or "",
-        "",
-        f"Lesson:    {item.lesson} · {LESSONS[item.lesson].title} · {item.lesson_ref}",
-        f"Kind:      {kind}",
-        f"Evidence:  {item.evidence}",
-        f"Needs:     {', '.join(item.needs) or 'nothing'}",
-        f"If it fails: {item.hint}",
-    ]
-    typer.echo("\n".join(line for line in lines))
+    title = LESSONS[item.lesson].title if item.lesson in LESSONS else "the shared lab environment"
+    sys.stdout.write(explain_text(item, title, user))
 
 
 @app.command()
@@ -264,18 +309,26 @@ def lesson(
     cluster_domain: Domain = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
+    section_id: Annotated[
+        Optional[str], typer.Option("--section", help="Show one step by its anchor, e.g. step-4-install-with-helm.")
+    ] = None,
+    answers: Annotated[bool, typer.Option("--answers", help="Show the knowledge-check answers.")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="Print the Markdown itself (placeholders filled).")] = False,
+    no_color: NoColor = False,
 ) -> None:
-    """Show a lesson with <USER_NAME> and <CLUSTER_DOMAIN> filled in.
+    """Show a lesson with your names filled in (in a pager on a terminal).
 
+    \b
     Example: maas-lab lesson 2
+             maas-lab lesson 2 --section step-4-install-with-helm
     """
-    from rich.markdown import Markdown
-
-    from maas_lab.lesson_text import fill, for_terminal, lesson_path
+    from maas_lab.lesson_text import fill, for_terminal, lesson_path, section
 
     try:
         text = lesson_path(number).read_text("utf-8")
+        if section_id is not None:
+            text = section(text, section_id)
+        _warn(Settings(cluster_domain=cluster_domain))
         if user is None or cluster_domain is None:
             user, cluster_domain = _discover_names(user, cluster_domain, kubeconfig, context)
     except MaasLabError as exc:
@@ -287,7 +340,28 @@ def lesson(
     if raw:
         sys.stdout.write(text)
         return
-    Console(highlight=False).print(Markdown(for_terminal(text)))
+    _show_lesson(for_terminal(text, answers=answers), color=not no_color and not os.environ.get("NO_COLOR"))
+
+
+def _show_lesson(markdown: str, *, color: bool) -> None:
+    """Through $PAGER (or less) on a terminal, straight to standard output otherwise."""
+    from rich.console import Console
+
+    from maas_lab.lesson_text import render
+
+    console = Console(highlight=False, color_system="auto" if color else None)
+    if not sys.stdout.isatty():
+        render(markdown, console)
+        return
+    os.environ.setdefault("LESS", "-FRX")  # the pager keeps colours, quits when the text fits on one screen
+    with console.pager(styles=color):
+        render(markdown, console)
+
+
+def _warn(settings: Settings) -> None:
+    """Settings that are allowed but probably wrong (a cluster domain without `apps.`): one line each."""
+    for line in warnings_for(settings):
+        _say(f"warning: {line}", "yellow")
 
 
 def _discover_names(
@@ -318,13 +392,13 @@ def quiz(
         typer.Option("--answers", help="YAML/JSON file {question id: choice letter}, for non-interactive use."),
     ] = None,
 ) -> None:
-    """Answer the lesson's knowledge questions; the explanation follows each answer.
+    """The lesson's knowledge questions, each answer explained.
 
     Example: maas-lab quiz 1   ·   maas-lab quiz 1 --answers my-answers.yaml
     """
-    from rich.prompt import Prompt
+    from rich.console import Console
 
-    from maas_lab.quiz import Graded, Question, load_answers, load_quiz, run_quiz
+    from maas_lab.quiz import Graded, Question, ask_in_terminal, load_answers, load_quiz, run_quiz
 
     console = Console(highlight=False)
     try:
@@ -339,23 +413,28 @@ def quiz(
             console.print(f"  {letter}) {text}", markup=False)
         if given is not None:
             return given.get(question.id)
-        try:
-            return Prompt.ask("Your answer", choices=list(question.choices), console=console)
-        except EOFError:  # stdin closed (a pipe, CI): no one is there to answer
-            raise UsageError("no answer on standard input; to answer from a file, pass --answers FILE") from None
+        return ask_in_terminal(question, lambda prompt: console.input(prompt), lambda m: console.print(m, style="yellow"))
 
     def show(result: Graded) -> None:
-        verdict = "[green]✔ correct[/green]" if result.correct else f"[red]✘ not quite[/red] (answer: {result.question.answer})"
-        console.print(verdict)
+        if result.given is None:
+            console.print(f"[yellow]– no answer[/yellow] (answer: {result.question.answer})")
+        elif result.correct:
+            console.print("[green]✔ correct[/green]")
+        else:
+            console.print(f"[red]✘ not quite[/red] (answer: {result.question.answer})")
         console.print(result.question.explanation, markup=False)
 
     console.print(f"[bold]Quiz — lesson {the_quiz.lesson}: {the_quiz.title}[/bold]")
-    try:
-        graded = run_quiz(the_quiz, ask, show)
-    except MaasLabError as exc:
-        raise _fail(exc) from None
-    right = sum(1 for g in graded if g.correct)
-    console.print(f"\n[bold]Score: {right}/{len(graded)}[/bold]")
+    outcome = run_quiz(the_quiz, ask, show)
+    if outcome.stopped_by is None:
+        console.print(f"\n[bold]Score: {outcome.right}/{outcome.total}[/bold]")
+        return
+    answered = len(outcome.graded)
+    console.print(f"\n[bold]Score so far: {outcome.right}/{answered}[/bold] ({answered} of {outcome.total} questions answered)")
+    if outcome.stopped_by == "interrupt":
+        raise typer.Exit(130)
+    _say("stopped: no more answers on standard input; to answer from a file, pass --answers FILE")
+    raise typer.Exit(2)
 
 
 @app.command("grade")
@@ -520,6 +599,8 @@ def smoke(
         settings = _settings(
             kubeconfig=kubeconfig, context=context, user=user, cluster_domain=cluster_domain, profile=profile, timeout=timeout
         )
+        from maas_lab.engine.registry import load_checks
+
         smoke_checks = [c.id for c in load_checks().values() if c.smoke]
         report = grade(settings, [1], only=smoke_checks)
         _emit(report, format_, output, no_color)

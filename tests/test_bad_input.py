@@ -395,6 +395,7 @@ def test_a_domain_without_apps_is_accepted_with_one_warning_line(lab: Lab) -> No
     assert_clean(result, {0, 1})
     assert [line for line in result.stderr.splitlines() if line.startswith("warning:")] == [
         "warning: --cluster-domain example.com does not start with `apps.`; Route hosts are <name>-<namespace>.example.com"
+        " (the apps domain usually is apps.example.com)"
     ]
     assert json.loads(result.stdout)["target"]["cluster_domain"] == "example.com"
 
