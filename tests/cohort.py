@@ -52,6 +52,8 @@ def make_report(
         elif check.id in planted:
             status, message = planted[check.id]
             hint = {Status.PASS: None, Status.ERROR: ServiceUnreachable.hint}.get(status, check.hint)
+            if message.startswith("internal error"):
+                hint = "This is a grader bug, not your fault; please report it with the output of `maas-lab --version`."
             verdicts[check.id] = (status, message, hint)
         else:
             verdicts[check.id] = (Status.PASS, f"{check.id} done", None)

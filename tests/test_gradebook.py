@@ -246,7 +246,7 @@ def test_titles_have_no_backticks_or_placeholders() -> None:
     text = re.sub(r"<script>.*?</script>|<style>.*?</style>", "", page, flags=re.S)
     assert "{user}" not in text
     assert "`" not in re.sub(r"<[^>]+>", "", text)
-    assert "Project <var>user</var>-maas exists." in text  # class-wide: a visible placeholder
+    assert "Project <var>&lt;user&gt;</var>-maas exists." in text  # class-wide: a visible placeholder
     assert "Canopy from the earlier modules runs in student010-canopy." in text  # in the student's row: their name
     assert "No Secret value of the release is still <code>changeme</code>." in text
     assert inline("`a<b>` for {user}", "o'neil") == "<code>a&lt;b&gt;</code> for o&#x27;neil"

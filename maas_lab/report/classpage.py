@@ -42,7 +42,7 @@ _CODE = re.compile(r"`([^`\n]+)`")
 def inline(text: str, user: str | None = None) -> str:
     """Escaped text with `code` spans; `{user}` filled with `user`, or shown as a placeholder class-wide."""
     escaped = _CODE.sub(r"<code>\1</code>", html.escape(text))
-    return escaped.replace("{user}", html.escape(user) if user else "<var>user</var>")
+    return escaped.replace("{user}", html.escape(user) if user else "<var>&lt;user&gt;</var>")
 
 
 def error_cause(message: str, user: str) -> str:
@@ -56,9 +56,9 @@ def error_cause(message: str, user: str) -> str:
 def _masked_html(text: str) -> str:
     return (
         inline(text)
-        .replace(_USER_MARK, "<var>user</var>")
-        .replace(_ID_MARK, "<var>id</var>")
-        .replace(_NUMBER_MARK, "<var>N</var>")
+        .replace(_USER_MARK, "<var>&lt;user&gt;</var>")
+        .replace(_ID_MARK, "<var>&lt;id&gt;</var>")
+        .replace(_NUMBER_MARK, "<var>&lt;N&gt;</var>")
     )
 
 
@@ -306,7 +306,7 @@ def _errors(causes: list[_Cause]) -> str:
         checks = ", ".join(f"<code>{html.escape(c)}</code>" for c in sorted(cause.checks, key=_id_key))
         if len(cause.checks) > FEW_CHECKS:
             checks = f"<details><summary>{len(cause.checks)} checks</summary>{checks}</details>"
-        hint = f'<div class="hint">{_masked_html(cause.hints.most_common(1)[0][0])}</div>' if cause.hints else ""
+        hint = f'<div class="hint"><b>hint:</b> {_masked_html(cause.hints.most_common(1)[0][0])}</div>' if cause.hints else ""
         rows.append(
             f'<tr class="cause"><td class="num" data-students>{len(users)}</td><td class="num" data-results>{cause.results}</td>'
             f'<td><div class="message">{message}</div>{hint}</td><td>{checks}</td><td class="muted">{examples}</td></tr>'
@@ -314,8 +314,8 @@ def _errors(causes: list[_Cause]) -> str:
     return (
         '<section id="errors"><h2>Errors by cause</h2>'
         '<p class="muted">Grader-side problems (permissions, network, the grader itself), never counted as a fail. '
-        "Messages are grouped with the student's name (<var>user</var>), ids and numbers (<var>N</var>) masked: "
-        "one row is one problem to fix on the grader's side.</p>"
+        "Messages are grouped with what differs between students masked: their name (<var>&lt;user&gt;</var>), ids "
+        "(<var>&lt;id&gt;</var>) and numbers (<var>&lt;N&gt;</var>). One row is one problem to fix on the grader's side.</p>"
         '<table><thead><tr><th class="num">students</th><th class="num">results</th><th>cause</th><th>checks</th><th>who</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></section>"
     )
@@ -333,7 +333,7 @@ def _student_row(user: str, report: Mapping[str, Any], stats: Mapping[str, _Chec
         if status not in ("fail", "pending"):
             continue  # skips follow from a failed prerequisite; errors are listed by cause above
         title = str(result.get("title") or (stats[result["id"]].title if result["id"] in stats else ""))
-        hint = f'<div class="hint">{inline(str(result["hint"]), user)}</div>' if result.get("hint") else ""
+        hint = f'<div class="hint"><b>hint:</b> {inline(str(result["hint"]), user)}</div>' if result.get("hint") else ""
         items.append(
             f'<li class="{status}"><code>{html.escape(result["id"])}</code> <span class="tag {status}">{status}</span> '
             f'{inline(title, user)}<div class="message">{inline(str(result.get("message", "")), user)}</div>{hint}</li>'
@@ -425,10 +425,10 @@ h3{margin:0 0 .4rem;font-size:1rem}
 .muted{color:var(--muted)}
 code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f1f3f5;padding:0 .25em;border-radius:3px}
 var{font-style:normal;font-family:ui-monospace,monospace;background:#fff3cd;padding:0 .2em;border-radius:3px}
-var::before{content:"‹"} var::after{content:"›"}
 table{border-collapse:collapse;width:100%;margin:.4rem 0}
 th,td{border-bottom:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top}
-thead th{background:#f6f8fa;position:sticky;top:0;z-index:1;font-weight:600;white-space:nowrap}
+thead th{background:#f6f8fa;font-weight:600;white-space:nowrap}
+#student-table thead th{position:sticky;top:0;z-index:1}
 tr.group th{background:#eef1f4;font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .wide{width:22%;min-width:140px;vertical-align:middle}
@@ -453,8 +453,8 @@ tr.group th{background:#eef1f4;font-weight:600}
 .tag{display:inline-block;border-radius:10px;padding:0 .5em;font-size:12px;color:#fff;background:#607d8b;white-space:nowrap}
 .callout{border:1px solid #f3c4c4;background:#fff6f6;border-radius:6px;padding:.6rem 1rem;margin:.6rem 0 1rem}
 .callout ol{margin:.2rem 0;padding-left:1.3rem}
-.message{color:#33404d} .hint{color:var(--muted);font-size:13px} .hint::before{content:"hint: ";font-weight:600}
-tr.cause .message{font-weight:600}
+.message{color:#33404d} .hint{color:var(--muted);font-size:13px}
+tr.cause .message{font-weight:600} tr.cause code{white-space:nowrap}
 details summary{cursor:pointer;color:#33404d} details ul{margin:.3rem 0;padding-left:1.1rem} details li{margin:.25rem 0}
 .filters{display:flex;gap:1.2rem;align-items:center;flex-wrap:wrap;margin:.4rem 0}
 input[type=search]{width:22rem;padding:.3rem .5rem;border:1px solid #b8c0c8;border-radius:4px;font:inherit}
