@@ -89,6 +89,8 @@ def test_gradebook_json_holds_every_report_as_check_prints_it(tmp_path: Path) ->
     write_gradebook(tmp_path, dicts)
     book = json.loads((tmp_path / "gradebook.json").read_text("utf-8"))
     assert list(book) == ["reports"] and list(book["reports"]) == sorted(dicts)
+    lines = (tmp_path / "gradebook.json").read_text("utf-8").splitlines()
+    assert len(lines) == 2 + len(dicts) and lines[1].startswith('"student001": {')  # one student a line: grep finds them
     assert book["reports"] == json.loads(json.dumps(dicts))
     schema = load_schema()
     for user, report in book["reports"].items():

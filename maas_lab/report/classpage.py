@@ -240,7 +240,7 @@ def _lessons(reports: Mapping[str, Mapping[str, Any]]) -> str:
     for number in sorted(titles):
         counts = states[number]
         total = sum(counts.values())
-        cells = "".join(f'<td class="num" data-state="{s}">{counts[s]}</td>' for s in LESSON_STATES)
+        cells = "".join(f'<td class="num{"" if counts[s] else " zero"}" data-state="{s}">{counts[s]}</td>' for s in LESSON_STATES)
         rows.append(
             f'<tr data-lesson="{number}"><td>{number}</td><td>{inline(titles[number])}</td>{cells}'
             f'<td class="num">{statistics.fmean(scores[number]):.0f}%</td><td class="wide">{_bar(counts, LESSON_STATES, total)}</td></tr>'
@@ -273,7 +273,9 @@ def _checks(stats: list[_CheckStats]) -> str:
         if s.lesson != lesson:
             lesson = s.lesson
             rows.append(f'<tr class="group"><th colspan="{len(STATUSES) + 4}">Lesson {lesson}</th></tr>')
-        cells = "".join(f'<td class="num" data-status="{status}">{s.counts[status]}</td>' for status in STATUSES)
+        cells = "".join(
+            f'<td class="num{"" if s.counts[status] else " zero"}" data-status="{status}">{s.counts[status]}</td>' for status in STATUSES
+        )
         bonus = "" if s.required else ' <span class="tag">bonus</span>'
         rows.append(
             f'<tr data-check="{html.escape(s.id)}"><td><button type="button" class="link" data-filter="{html.escape(s.id)}" '
@@ -431,7 +433,7 @@ thead th{background:#f6f8fa;font-weight:600;white-space:nowrap}
 #student-table thead th{position:sticky;top:0;z-index:1}
 tr.group th{background:#eef1f4;font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.wide{width:22%;min-width:140px;vertical-align:middle}
+.wide{width:22%;min-width:140px} .wide .stack{margin-top:.3rem} td.zero{color:#b0b8c1}
 .cards{display:flex;gap:.75rem;flex-wrap:wrap;margin-top:1rem}
 .card{border:1px solid var(--line);border-left:5px solid #607d8b;border-radius:6px;padding:.5rem .9rem;min-width:120px}
 .card b{display:block;font-size:1.6rem} .card span{color:var(--muted)}
