@@ -16,8 +16,12 @@ from typing import Any
 
 import pytest
 
-from maas_lab.gradebook import merge
+from maas_lab.gradebook import merge, write_aggregates
+from maas_lab.report.json_ import report_to_dict
 from tests.cohort import API_DOWN, HOSTILE, as_dicts, cohort
+from tests.fixtures.omissions import OMISSIONS
+from tests.fixtures.world import reference_world
+from tests.lab import Lab
 from tests.test_gradebook import shards_of
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -144,6 +148,13 @@ def test_the_figures_equal_gradebook_json(visit: Visit, gradebook: Path) -> None
             if lesson["lesson"] == number
         )
         assert visit.page.inner_text(f'#lessons tr[data-lesson="{number}"] td[data-state="complete"]') == str(complete)
+        measured = [
+            100 * lesson["score"] / lesson["max_score"]
+            for report in reports.values()
+            for lesson in report["lessons"]
+            if lesson["lesson"] == number and not any(c["status"] == "error" for c in lesson["checks"] if c["required"])
+        ]
+        assert visit.page.inner_text(f'#lessons tr[data-lesson="{number}"] td[data-mean]') == f"{sum(measured) / len(measured):.0f}%"
 
     # one row a student, with the score of their report
     for user, report in reports.items():
@@ -221,3 +232,24 @@ def test_a_students_failing_checks_and_hints_read_as_text(visit: Visit, gradeboo
     row = visit.page.locator(f'#student-table tr[data-user="{canopy}"]')
     row.locator("summary").click()
     assert f"Canopy from the earlier modules runs in {canopy}-canopy." in row.inner_text()
+
+
+def test_a_page_of_really_graded_students(browser: Any, lab: Lab, tmp_path: Path) -> None:
+    """Reports the grader made against the fakes, real messages and hints included, render as cleanly."""
+    complete = report_to_dict(lab.grade())
+    world = reference_world()
+    OMISSIONS["2.backend-ready"](world)
+    lab.load(world)
+    broken = report_to_dict(lab.grade())
+    write_aggregates(tmp_path, {"user1": complete, "user2": broken})
+    visit = Visit(browser, tmp_path / "report.html")
+    try:
+        assert visit.requests == [visit.url] and visit.problems == []
+        assert visit.page.inner_text('[data-outcome="pass"]') == "1" and visit.page.inner_text('[data-outcome="fail"]') == "1"
+        row = visit.page.locator('#student-table tr[data-user="user2"]')
+        row.locator("summary").click()
+        backend = next(c for c in results(broken) if c["id"] == "2.backend-ready")
+        assert backend["message"] in row.inner_text()
+        assert "`" not in visit.page.inner_text("body") and "{user}" not in visit.page.inner_text("body")
+    finally:
+        visit.context.close()

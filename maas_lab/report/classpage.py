@@ -20,7 +20,7 @@ from maas_lab.engine.registry import load_checks
 
 STATUSES = ("pass", "fail", "pending", "skip", "error")
 OUTCOMES = ("pass", "fail", "could_not_grade")
-OUTCOME_LABELS = {"pass": "passed", "fail": "not yet", "could_not_grade": "could not grade"}
+OUTCOME_LABELS = {"pass": "passed", "fail": "not passed yet", "could_not_grade": "could not grade"}
 LESSON_STATES = ("complete", "converging", "incomplete", "could_not_grade")
 LESSON_STATE_LABELS = {
     "complete": "complete",
@@ -234,8 +234,11 @@ def _lessons(reports: Mapping[str, Mapping[str, Any]]) -> str:
         for lesson in report["lessons"]:
             number = lesson["lesson"]
             titles.setdefault(number, str(lesson.get("title", "")))
-            states.setdefault(number, Counter())[_lesson_state(lesson["checks"])] += 1
-            scores.setdefault(number, []).append(_percent(float(lesson.get("score", 0)), float(lesson.get("max_score", 0))))
+            state = _lesson_state(lesson["checks"])
+            states.setdefault(number, Counter())[state] += 1
+            scores.setdefault(number, [])
+            if state != "could_not_grade":  # a check the grader could not measure is not a zero
+                scores[number].append(_percent(float(lesson.get("score", 0)), float(lesson.get("max_score", 0))))
     rows = []
     for number in sorted(titles):
         counts = states[number]
@@ -243,13 +246,14 @@ def _lessons(reports: Mapping[str, Mapping[str, Any]]) -> str:
         cells = "".join(f'<td class="num{"" if counts[s] else " zero"}" data-state="{s}">{counts[s]}</td>' for s in LESSON_STATES)
         rows.append(
             f'<tr data-lesson="{number}"><td>{number}</td><td>{inline(titles[number])}</td>{cells}'
-            f'<td class="num">{statistics.fmean(scores[number]):.0f}%</td><td class="wide">{_bar(counts, LESSON_STATES, total)}</td></tr>'
+            f'<td class="num" data-mean>{f"{statistics.fmean(scores[number]):.0f}%" if scores[number] else "—"}</td>'
+            f'<td class="wide">{_bar(counts, LESSON_STATES, total)}</td></tr>'
         )
     heads = "".join(f'<th class="num">{LESSON_STATE_LABELS[s]}</th>' for s in LESSON_STATES)
     return (
         '<section id="lessons"><h2>Lessons</h2>'
         '<p class="muted">Complete: every required check passes. Converging: only pending checks are left. '
-        "Could not grade: the grader hit an error (not the student's fault).</p>"
+        "Could not grade: the grader hit an error (not the student's fault); those students are left out of the mean.</p>"
         f'<table><thead><tr><th>#</th><th>lesson</th>{heads}<th class="num">mean score</th><th></th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></section>"
     )
