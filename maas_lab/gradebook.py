@@ -27,6 +27,7 @@ def to_json(value: Any) -> str:
 
 
 def write_student(directory: Path, user: str, report: Mapping[str, Any]) -> None:
+    """`students/<user>.json`, written when that student is done."""
     write_atomically(directory / "students" / f"{user}.json", to_json(report))
 
 
@@ -39,8 +40,8 @@ def write_aggregates(directory: Path, reports: Mapping[str, Mapping[str, Any]]) 
 
 
 def render_gradebook_json(reports: Mapping[str, Mapping[str, Any]]) -> str:
-    """`{"reports": {user: report}}`, one student a line: greppable, and 10x faster to write than indented JSON
-    (it is rewritten every few seconds while a class of hundreds is graded)."""
+    """`{"reports": {user: report}}`, one student a line: greppable, and written by json's C encoder, which indented
+    output cannot use (the file is rewritten every few seconds while a class of hundreds is graded)."""
     lines = [
         f"{json.dumps(user, ensure_ascii=False)}: {json.dumps(reports[user], ensure_ascii=False, default=str)}" for user in sorted(reports)
     ]
