@@ -511,7 +511,7 @@ def grade_command(
         display(step)
 
     try:
-        with GradeProgress(stderr, len(rows)) as display:
+        with GradeProgress(_stderr(), len(rows)) as display:
             book = grade_roster(base, rows, numbers, out, options=options, progress=progress)
     except MaasLabError as exc:
         raise _fail(exc) from None
@@ -607,6 +607,30 @@ def smoke(
     except MaasLabError as exc:
         raise _fail(exc) from None
     raise typer.Exit(report.exit_code)
+
+
+gradebook_app = typer.Typer(help="Work on gradebook folders written by `grade`.", no_args_is_help=True)
+app.add_typer(gradebook_app, name="gradebook")
+
+
+@gradebook_app.command("merge")
+def gradebook_merge(
+    sources: Annotated[Optional[list[Path]], typer.Argument(help="Gradebook folders to merge (the --out of each shard).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder of the merged gradebook.")] = Path("maas-lab-grades"),
+) -> None:
+    """Merge sharded gradebooks into one: CSV, JSON, students/ and the class page.
+
+    A student found in two folders must have the same grade in both (the newest report is kept); different
+    grades exit 2. Example: maas-lab gradebook merge shard-1/ shard-2/ --out grades/
+    """
+    from maas_lab.gradebook import merge
+
+    try:
+        merged = merge(list(sources or []), out)
+    except MaasLabError as exc:
+        raise _fail(exc) from None
+    files = "gradebook.csv, gradebook.json, report.html, students/"
+    _say(f"merged {len(merged)} student(s) from {len(sources or [])} gradebook(s) into {out}/ ({files})")
 
 
 def main() -> None:

@@ -1,128 +1,173 @@
-"""The gradebook's files, built from JSON-form reports (`report_to_dict`) keyed by user.
+"""The gradebook folder: `students/<user>.json`, and the aggregates built from them (CSV, JSON, the class page).
 
-`write_aggregates` writes gradebook.csv, gradebook.json and report.html (each atomically); `read_students` reads
-the students/<user>.json files back (for --resume and for merging gradebooks).
+Everything here works on reports in their JSON form (`report_to_dict`), so a gradebook can be rebuilt or merged
+from the files alone, without grading again. Every file is written atomically: a reader, or a run interrupted
+half-way, never sees half a file.
 """
 
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from maas_lab.engine.registry import load_checks
+from maas_lab.errors import UsageError
 from maas_lab.files import write_atomically
+from maas_lab.report.classpage import check_columns, render_class_page
 
-STATUSES = ("pass", "fail", "skip", "pending", "error")
-OUTCOMES = ("pass", "fail", "could_not_grade")
+CSV_FIXED_COLUMNS = ("user", "outcome", "score", "max_score")
 
 
-def dumps(value: Any) -> str:
-    # the same encoding as `--format json` (evidence may hold timestamps)
+def to_json(value: Any) -> str:
+    """The encoding of `--format json`, so a student's file is byte-for-byte the report `check` prints."""
     return json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def _checks(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [c for lesson in report.get("lessons") or [] for c in lesson.get("checks") or []]
-
-
-def check_ids(reports: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Every check id in the reports, in the order the lessons teach them."""
-    order = {check_id: index for index, check_id in enumerate(load_checks())}
-    seen = {str(c["id"]) for r in reports.values() for c in _checks(r)}
-    return sorted(seen, key=lambda i: (order.get(i, len(order)), i))
+def write_student(directory: Path, user: str, report: Mapping[str, Any]) -> None:
+    """`students/<user>.json`, written when that student is done."""
+    write_atomically(directory / "students" / f"{user}.json", to_json(report))
 
 
 def write_aggregates(directory: Path, reports: Mapping[str, Mapping[str, Any]]) -> None:
-    ids = check_ids(reports)
+    """`gradebook.csv`, `gradebook.json` and `report.html` from the reports of every student graded so far."""
+    ordered = {user: reports[user] for user in sorted(reports)}
+    write_atomically(directory / "gradebook.csv", render_csv(ordered))
+    write_atomically(directory / "gradebook.json", render_gradebook_json(ordered))
+    write_atomically(directory / "report.html", render_class_page(ordered))
+
+
+def render_gradebook_json(reports: Mapping[str, Mapping[str, Any]]) -> str:
+    """`{"reports": {user: report}}`, one student a line: greppable, and written by json's C encoder, which indented
+    output cannot use (the file is rewritten every few seconds while a class of hundreds is graded)."""
+    lines = [
+        f"{json.dumps(user, ensure_ascii=False)}: {json.dumps(reports[user], ensure_ascii=False, default=str)}" for user in sorted(reports)
+    ]
+    return '{"reports": {\n' + ",\n".join(lines) + "\n}}\n" if lines else '{"reports": {}}\n'
+
+
+def render_csv(reports: Mapping[str, Mapping[str, Any]]) -> str:
+    """One row a student: the points earned per check; an `error` cell is empty, since nothing was measured."""
+    ids = check_columns(reports.values())
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["user", "outcome", "score", "max_score", *ids])
+    writer.writerow([*CSV_FIXED_COLUMNS, *ids])
     for user in sorted(reports):
         report = reports[user]
-        cells = {str(c["id"]): ("" if c["status"] == "error" else f"{float(c['points']):g}") for c in _checks(report)}
-        writer.writerow(
-            [user, report["outcome"], f"{float(report['score']):g}", f"{float(report['max_score']):g}", *(cells.get(i, "") for i in ids)]
-        )
-    write_atomically(directory / "gradebook.csv", buffer.getvalue())
-    write_atomically(directory / "gradebook.json", dumps({"reports": {u: reports[u] for u in sorted(reports)}}))
-    write_atomically(directory / "report.html", render_html(reports, ids))
+        cells = {
+            result["id"]: ("" if result["status"] == "error" else f"{result['points']:g}")
+            for lesson in report["lessons"]
+            for result in lesson["checks"]
+        }
+        writer.writerow([user, report["outcome"], f"{report['score']:g}", f"{report['max_score']:g}", *(cells.get(i, "") for i in ids)])
+    return buffer.getvalue()
 
 
 def read_students(directory: Path) -> dict[str, dict[str, Any]]:
-    """students/<user>.json of a gradebook folder (files that do not parse as a report are left out)."""
-    found: dict[str, dict[str, Any]] = {}
-    for path in sorted((directory / "students").glob("*.json")):
-        try:
-            report = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError):
+    """The reports in `directory/students/`, keyed by user (the file name). A file that is not a report is a usage error."""
+    folder = directory / "students"
+    if not folder.is_dir():
+        raise UsageError(f"{directory} is not a gradebook folder: it has no students/ folder")
+    reports: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.glob("*.json")):
+        if path.name.startswith("."):  # a temporary file of a write in progress
             continue
-        if isinstance(report, dict) and "outcome" in report:
-            found[path.stem] = report
-    return found
+        reports[path.stem] = _read_report(path)
+    return reports
 
 
-def _points(check: Mapping[str, Any]) -> str:
-    return "" if check["status"] == "error" else f"{float(check['points']):g}"
+def _read_report(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UsageError(f"{path} is not a JSON report (not valid JSON)") from None
+    problem = _report_problem(value)
+    if problem:
+        raise UsageError(f"{path} is not a JSON report: {problem}")
+    report: dict[str, Any] = value
+    return report
 
 
-def render_html(reports: Mapping[str, Mapping[str, Any]], ids: list[str]) -> str:
-    """A self-contained page: per-check distribution across the cohort, then one row a student."""
-    checks = load_checks()
-    total = len(reports)
-    outcomes = {o: sum(1 for r in reports.values() if r["outcome"] == o) for o in OUTCOMES}
-    by_user = {u: {str(c["id"]): c for c in _checks(r)} for u, r in reports.items()}
-    rows = []
-    for check_id in ids:
-        statuses = [by_user[u].get(check_id, {}).get("status") for u in reports]
-        counts = {s: statuses.count(s) for s in STATUSES}
-        share = (counts["pass"] / total * 100) if total else 0.0
-        cells = "".join(f"<td>{counts[s]}</td>" for s in STATUSES)
-        title = checks[check_id].title if check_id in checks else check_id
-        rows.append(
-            f"<tr><td><code>{html.escape(check_id)}</code></td><td>{html.escape(title)}</td>{cells}"
-            f'<td><div class="bar"><span style="width:{share:.0f}%"></span></div> {share:.0f}%</td></tr>'
-        )
-    students = []
-    for user in sorted(reports):
-        report = reports[user]
-        marks = "".join(
-            f'<td class="{html.escape(str(c["status"]))}" title="{html.escape(str(c.get("message") or ""))}">'
-            f"{_points(c)}</td>"
-            if (c := by_user[user].get(check_id))
-            else "<td></td>"
-            for check_id in ids
-        )
-        students.append(
-            f"<tr><td>{html.escape(user)}</td><td class='{html.escape(str(report['outcome']))}'>{html.escape(str(report['outcome']))}</td>"
-            f"<td>{float(report['score']):g}/{float(report['max_score']):g}</td>{marks}</tr>"
-        )
-    status_heads = "".join(f"<th>{s}</th>" for s in STATUSES)
-    id_heads = "".join(f"<th><code>{html.escape(i)}</code></th>" for i in ids)
-    summary = ", ".join(f"{n} {o}" for o, n in outcomes.items())
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>maas-lab gradebook</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}} table{{border-collapse:collapse;margin:1rem 0}}
-td,th{{border:1px solid #ccc;padding:.25rem .5rem;font-size:.85rem}} th{{background:#f3f3f3}}
-.bar{{display:inline-block;width:120px;height:.7rem;background:#eee;vertical-align:middle}}
-.bar span{{display:block;height:100%;background:#3c8d40}}
-.pass{{background:#e4f4e4}} .fail{{background:#fbe3e3}} .skip{{background:#fff7db}} .pending{{background:#e3f1fb}}
-.error,.could_not_grade{{background:#efe3fb}}
-</style></head><body>
-<h1>maas-lab gradebook</h1>
-<p>{total} student(s): {html.escape(summary)}.</p>
-<h2>Per check</h2>
-<table><tr><th>check</th><th>title</th>{status_heads}<th>passed</th></tr>
-{''.join(rows)}
-</table>
-<h2>Per student</h2>
-<table><tr><th>user</th><th>outcome</th><th>score</th>{id_heads}</tr>
-{''.join(students)}
-</table>
-</body></html>
-"""
+def _report_problem(value: Any) -> str | None:
+    """What stops the gradebook from reading `value` as a schema-1 report (only the fields it uses), or None."""
+    if not isinstance(value, dict):
+        return "not a JSON object"
+    if value.get("schema_version") != 1:
+        return f"schema_version {value.get('schema_version')!r}, expected 1"
+    if not isinstance(value.get("outcome"), str):
+        return "no outcome"
+    for field in ("score", "max_score"):
+        if not _is_number(value.get(field)):
+            return f"{field} is not a number"
+    lessons = value.get("lessons")
+    if not isinstance(lessons, list):
+        return "no lessons list"
+    for lesson in lessons:
+        if not isinstance(lesson, dict) or not isinstance(lesson.get("lesson"), int) or not isinstance(lesson.get("checks"), list):
+            return "a lesson without a number or checks"
+        for result in lesson["checks"]:
+            if not isinstance(result, dict) or not isinstance(result.get("id"), str) or not isinstance(result.get("status"), str):
+                return f"a check of lesson {lesson['lesson']} without an id or status"
+            if not _is_number(result.get("points")) or not _is_number(result.get("max_points")):
+                return f"check {result['id']} has no points"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _same_grade(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Two reports that differ only in when they were made say the same thing about the student."""
+    return {k: v for k, v in a.items() if k != "generated_at"} == {k: v for k, v in b.items() if k != "generated_at"}
+
+
+def merge(sources: list[Path], out: Path) -> dict[str, dict[str, Any]]:
+    """Merge gradebook folders (the shards of `grade --shard I/N`) into `out`; returns the merged reports.
+
+    A student may appear in several sources only with the same grade (say, a shard that was re-run); the newest
+    report is kept. Two different grades for one student are a usage error: the shards come from different runs,
+    and picking one silently could publish the wrong grade.
+    """
+    if not sources:
+        raise UsageError("gradebook merge needs at least one gradebook folder: maas-lab gradebook merge DIR... --out DIR")
+    merged: dict[str, dict[str, Any]] = {}
+    origin: dict[str, Path] = {}
+    for source in sources:
+        for user, report in read_students(source).items():
+            if user in merged:
+                if not _same_grade(merged[user], report):
+                    raise UsageError(
+                        f"{user} has different reports in {origin[user]} and {source}: merge shards of one run "
+                        f"(or delete the stale students/{user}.json)"
+                    )
+                if str(report.get("generated_at", "")) <= str(merged[user].get("generated_at", "")):
+                    continue
+            merged[user] = report
+            origin[user] = source
+    _check_writable(out, merged)
+    try:
+        for user, report in merged.items():
+            write_student(out, user, report)
+        write_aggregates(out, merged)
+    except OSError as exc:
+        raise UsageError(f"cannot write the gradebook to {out}: {exc.strerror or exc}") from None
+    return merged
+
+
+def _check_writable(out: Path, merged: Mapping[str, Any]) -> None:
+    """Refuse an --out that is a file, or a gradebook of other students (its files would not be in the aggregates)."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"cannot write the gradebook to {out}: it is not a folder")
+    students = out / "students"
+    if students.is_dir():
+        strangers = sorted(p.stem for p in students.glob("*.json") if not p.name.startswith(".") and p.stem not in merged)
+        if strangers:
+            more = f" and {len(strangers) - 3} more" if len(strangers) > 3 else ""
+            raise UsageError(
+                f"{out} already holds a gradebook with other students ({', '.join(strangers[:3])}{more}): choose an empty --out"
+            )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import queue
 import threading
@@ -28,8 +27,7 @@ from maas_lab.evidence.collector import live_source
 from maas_lab.evidence.http import make_client
 from maas_lab.evidence.kube import KubeClient
 from maas_lab.evidence.sources import LiveSource, Source
-from maas_lab.files import write_atomically
-from maas_lab.gradebook import read_students, write_aggregates
+from maas_lab.gradebook import read_students, write_aggregates, write_student
 from maas_lab.grading import could_not_grade, grade_bundle, grade_source, resolve_profile
 from maas_lab.profile import load_profile
 from maas_lab.report.json_ import report_to_dict
@@ -159,9 +157,7 @@ class Gradebook:
     def add(self, user: str, report: dict[str, Any]) -> None:
         self.reports[user] = report
         self._dirty = True
-        # the same encoding as `--format json` (evidence may hold timestamps)
-        text = json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"
-        self._guard(lambda: write_atomically(self.directory / "students" / f"{user}.json", text))
+        self._guard(lambda: write_student(self.directory, user, report))
 
     def flush(self, *, force: bool = False) -> None:
         if force or (self._dirty and time.monotonic() - self._written_at >= AGGREGATE_INTERVAL):
@@ -268,7 +264,8 @@ def grade_roster(
         profile = load_profile(base.profile)
         for row in rows:
             read_bundle(options.from_evidence / f"{row.user}.json.gz", profile)
-    done_before = read_students(out) if options.resume else {}
+    # --resume on a folder no run has written yet simply grades everyone
+    done_before = read_students(out) if options.resume and (out / "students").is_dir() else {}
     book = Gradebook(out, {u: r for u, r in done_before.items() if u in {row.user for row in rows}})
     pending = deque(row for row in rows if row.user not in book.reports)
     total = len(rows)
