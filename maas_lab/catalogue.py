@@ -10,8 +10,7 @@ import difflib
 import os
 import re
 from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from maas_lab.errors import UsageError
 
@@ -46,13 +45,17 @@ def readable_evidence(text: str) -> str:
     return _ACTION.sub(words, text)
 
 
-class Points:
-    """Points a check is worth under a profile, read from its YAML without validating the rest of it."""
+class PointsOf(Protocol):
+    def for_check(self, check_id: str, *, required: bool) -> float: ...
 
-    def __init__(self, required: float = 2, bonus: float = 1, per_check: dict[str, float] | None = None) -> None:
-        self.required = required
-        self.bonus = bonus
-        self.per_check = per_check or {}
+
+class _BuiltinPoints:
+    """Points of a built-in profile, read from its YAML without pydantic (it is shipped valid; start-up stays light)."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.per_check = {str(k): float(v) for k, v in raw.items()}
+        self.required = self.per_check.pop("required", 2.0)
+        self.bonus = self.per_check.pop("bonus", 1.0)
 
     def for_check(self, check_id: str, *, required: bool) -> float:
         if check_id in self.per_check:
@@ -60,32 +63,18 @@ class Points:
         return self.required if required else self.bonus
 
 
-def profile_points(name_or_path: str | None) -> Points:
-    import yaml
-
+def profile_points(name_or_path: str | None) -> PointsOf:
+    """A built-in profile's points cheaply; a profile file is validated in full (a bad one is exit 3, as in `check`)."""
     name = name_or_path or "ai501"
     resource = resources.files("maas_lab.profiles").joinpath(f"{name}.yaml")
     if os.sep not in name and resource.is_file():
-        text = resource.read_text("utf-8")
-    else:
-        try:
-            text = Path(name).read_text("utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot read profile {name!r}: {exc.strerror or exc}; built-in profiles: ai501") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        data = None
-    raw = data.get("points") if isinstance(data, dict) else None
-    if not isinstance(raw, dict):
-        return Points()
-    try:
-        numbers = {str(k): float(v) for k, v in raw.items()}
-    except (TypeError, ValueError):
-        return Points()  # `check` reports the invalid profile with its reasons; `list` shows the defaults
-    required = numbers.pop("required", 2.0)
-    bonus = numbers.pop("bonus", 1.0)
-    return Points(required, bonus, numbers)
+        import yaml
+
+        data = yaml.safe_load(resource.read_text("utf-8"))
+        return _BuiltinPoints(dict(data.get("points") or {}))
+    from maas_lab.profile import load_profile
+
+    return load_profile(name).points
 
 
 def checks_in_order(lessons: list[int]) -> list[Check]:

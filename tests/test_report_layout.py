@@ -132,11 +132,19 @@ def test_list_evidence_names_read_as_words() -> None:
     assert readable_evidence("LiteMaaS activity (key reveal) POST_/api/v1/api-keys/:id/reveal") == "LiteMaaS activity (key reveal) api keys reveal"
 
 
-def test_list_reads_points_from_a_profile_without_validating_it_all(tmp_path: Path) -> None:
+def test_list_shows_the_points_of_a_profile_file(tmp_path: Path) -> None:
+    import yaml
+
+    from maas_lab.profile import load_profile
+
     profile = tmp_path / "p.yaml"
-    profile.write_text("name: x\npoints: {required: 5, bonus: 2, 2.routes: 9}\n")
+    data = load_profile("ai501").model_dump()
+    profile.write_text(yaml.safe_dump({**data, "name": "x", "points": {"required": 5, "bonus": 2, "2.routes": 9}}))
     out = cli("list", "2", "--profile", str(profile), columns=200).stdout
     assert re.search(r"│ 2\.routes\s+│ 9\s", out) and re.search(r"│ 2\.namespace\s+│ 5\s", out)
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text("name: x\npoints: {required: 5, bonus: 2, 2.routes: 9}\n")
+    assert cli("list", "--profile", str(invalid)).exit_code == 3  # validated as `check` would: exit 3
     missing = cli("list", "--profile", str(tmp_path / "none.yaml"))
     assert missing.exit_code == 2 and "cannot read profile" in missing.stderr
 
