@@ -1,0 +1,135 @@
+"""deploy/ and examples/ci/: every manifest is valid against the Kubernetes (and Tekton) schemas, and safe to run."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+# OpenShift 4.19 runs Kubernetes 1.32 (the fake API server says so too).
+KUBERNETES_VERSION = "1.32.0"
+# what `oc apply -k` / `oc create -k` take (deploy/image is a Component they include)
+KUSTOMIZATIONS = sorted(p.parent for p in DEPLOY.rglob("kustomization.yaml") if yaml.safe_load(p.read_text())["kind"] == "Kustomization")
+MANIFESTS = sorted(p for p in DEPLOY.rglob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def documents(path: Path) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+
+
+def pod_specs(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for obj in objects:
+        spec = obj.get("spec") or {}
+        if obj["kind"] == "CronJob":
+            spec = spec["jobTemplate"]["spec"]
+        if obj["kind"] in ("Job", "CronJob"):
+            out.append((obj["metadata"]["name"], spec["template"]["spec"]))
+    return out
+
+
+def all_objects() -> list[dict[str, Any]]:
+    return [d for p in MANIFESTS for d in documents(p)]
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: str(p.relative_to(DEPLOY)))
+def test_manifest_is_valid_for_kubernetes(path: Path) -> None:
+    for document in documents(path):
+        # strict: an unknown field (a typo such as `securityContex`) fails too
+        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def test_validation_is_strict() -> None:
+    """The schemas do refuse a misspelled field: the test above can fail."""
+    job = documents(DEPLOY / "jobs" / "grade-now" / "job.yaml")[0]
+    job["spec"]["template"]["spec"]["securityContex"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(job, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (for its built-in kustomize) is not installed")
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda p: str(p.relative_to(DEPLOY)) or "deploy")
+def test_kustomize_build_is_valid(directory: Path) -> None:
+    rendered = subprocess.run(["kubectl", "kustomize", str(directory)], capture_output=True, text=True, timeout=60, check=True)
+    objects = [d for d in yaml.safe_load_all(rendered.stdout) if d]
+    assert objects
+    for obj in objects:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        if obj["kind"] != "Namespace" and obj["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
+            assert obj["metadata"]["namespace"] == "maas-lab"
+    for _, spec in pod_specs(objects):  # the image component rewrote every image
+        images = [c["image"] for c in spec["containers"]]
+        assert all(i.startswith("image-registry.openshift-image-registry.svc:5000/maas-lab/maas-lab:") for i in images), images
+
+
+def test_base_holds_what_the_issue_lists() -> None:
+    kinds = sorted(o["kind"] for o in all_objects() if o["kind"] != "Kustomization")
+    assert kinds == sorted(
+        ["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "PersistentVolumeClaim", "CronJob"]
+        + ["Job"] * 3
+    )
+    base = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+    assert set(base["resources"]) == {p.name for p in DEPLOY.glob("*.yaml") if p.name != "kustomization.yaml"}
+
+
+@pytest.mark.parametrize("name,spec", pod_specs(all_objects()), ids=[n for n, _ in pod_specs(all_objects())])
+def test_pods_run_restricted(name: str, spec: dict[str, Any]) -> None:
+    """Pod Security "restricted" (and OpenShift's restricted-v2): any non-root UID, no privilege, read-only root."""
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert "runAsUser" not in spec["securityContext"]  # OpenShift picks the UID from the project's range
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    for container in spec["containers"]:
+        context = container["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        assert "emptyDir" in volumes[mounts["/tmp"]]
+        assert {"name": "HOME", "value": "/tmp"} in container["env"]  # the only writable home
+        assert volumes[mounts["/grades"]]["persistentVolumeClaim"]["claimName"] == "maas-lab-gradebook"
+    if name != "maas-lab-merge-shards":
+        assert spec["serviceAccountName"] == "maas-lab-grader"
+
+
+def _command(spec: dict[str, Any]) -> str:
+    container = spec["containers"][0]
+    return " ".join([*container.get("command", ["maas-lab"]), *container.get("args", [])])
+
+
+def test_jobs_grade_the_mounted_roster_into_the_gradebook() -> None:
+    specs = dict(pod_specs(all_objects()))
+    for name in ("maas-lab-grade", "maas-lab-grade-now"):
+        command = _command(specs[name])
+        assert "grade --roster /etc/maas-lab/roster.csv --out " in command
+        assert "/grades/" in command
+    roster = documents(DEPLOY / "roster-configmap.yaml")[0]
+    assert roster["data"]["roster.csv"].splitlines()[0] == "user"  # the roster header grade expects
+
+
+def test_sharded_job_gives_each_pod_its_slice() -> None:
+    job = documents(DEPLOY / "jobs" / "grade-sharded" / "job.yaml")[0]
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed"
+    shards = int(next(e["value"] for e in spec["template"]["spec"]["containers"][0]["env"] if e["name"] == "SHARDS"))
+    assert spec["completions"] == spec["parallelism"] == shards
+    command = _command(spec["template"]["spec"])
+    assert '--shard "$((JOB_COMPLETION_INDEX + 1))/$SHARDS"' in command
+    assert '--out "/grades/shard-$JOB_COMPLETION_INDEX"' in command
+    # what the shell makes of it for each index: 1/N … N/N into shard-0 … shard-(N-1)
+    script = spec["template"]["spec"]["containers"][0]["args"][0].replace("exec maas-lab", "echo")
+    for index in range(shards):
+        echoed = subprocess.run(
+            ["/bin/sh", "-c", script], env={"JOB_COMPLETION_INDEX": str(index), "SHARDS": str(shards)},
+            capture_output=True, text=True, check=True,
+        ).stdout.split()
+        assert echoed == ["grade", "--roster", "/etc/maas-lab/roster.csv", "--shard", f"{index + 1}/{shards}", "--out", f"/grades/shard-{index}"]
+    merge = documents(DEPLOY / "jobs" / "merge-shards" / "job.yaml")[0]
+    assert "maas-lab gradebook merge /grades/shard-* --out /grades/merged" in _command(merge["spec"]["template"]["spec"])
