@@ -79,7 +79,13 @@ class KubeClient:
         kubeconfig = kubeconfig.split(os.pathsep)[0]
         if not os.path.exists(kubeconfig) and path is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
             configuration = k8s_client.Configuration()
-            k8s_config.load_incluster_config(client_configuration=configuration)
+            try:
+                k8s_config.load_incluster_config(client_configuration=configuration)
+            except k8s_config.ConfigException as exc:  # e.g. automountServiceAccountToken: false
+                raise ClusterUnreachable(
+                    f"in a pod without a usable service account token: {exc}",
+                    hint="Mount the service account token (automountServiceAccountToken), or pass --kubeconfig PATH.",
+                ) from None
             return cls(k8s_client.ApiClient(configuration), timeout=timeout)
         if not os.path.exists(kubeconfig):
             if path:
