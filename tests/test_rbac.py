@@ -3,12 +3,14 @@ full marks on the student's behalf (as `grade` grades a roster row), and every v
 
 Removing any one verb on any one resource makes some check `error` (a grader-side failure, never a student's
 `fail`), except the apps-domain read, whose public fallback (the OAuth issuer) keeps the verdicts: for it the test
-proves the grader asks for it. Rules whose only readers are not in this build are reported as skipped, by name.
+proves the grader asks for it. `maas-lab smoke` (its `env.*` checks) is one more scene where the build has it.
+Rules whose only readers are not in this build are reported as skipped, by name.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,8 +19,11 @@ from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from maas_lab.cli import app
 from maas_lab.engine.model import Report, Status
+from maas_lab.engine.registry import load_checks
 from maas_lab.roster import RosterRow, settings_for
 from tests.fakes.kube_api import FakeOpenShift, RequestRecord
 from tests.fixtures.cluster import HOUR, USER, kustomize_litemaas
@@ -146,12 +151,14 @@ SCENES: dict[str, Callable[[World], None]] = {
 @dataclass
 class Run:
     statuses: dict[str, Status]
-    report: Report
+    report: Report | None  # None for smoke, read from its JSON output
     used: set[Grant]
     denied: list[RequestRecord]
 
 
 def run_scene(lab: Lab, kubeconfig: Path, scene: str, role: dict[str, Any]) -> Run:
+    if scene == SMOKE:
+        return run_smoke(lab, kubeconfig, role)
     world = reference_world()
     SCENES[scene](world)
     lab.load(world)
@@ -160,19 +167,45 @@ def run_scene(lab: Lab, kubeconfig: Path, scene: str, role: dict[str, Any]) -> R
     return Run(statuses(report), report, {g for r in log if (g := requested(r))}, [r for r in log if r.status == 403])
 
 
+SMOKE = "smoke"
+
+
+def has_smoke_checks() -> bool:
+    return any(check_id.startswith("env.") for check_id in load_checks())
+
+
+def run_smoke(lab: Lab, kubeconfig: Path, role: dict[str, Any]) -> Run:
+    """`maas-lab smoke` with the grader's credentials (the Tekton example runs it so), on the reference world."""
+    lab.load(reference_world())
+    lab.openshift.reset([*reference_world().objects, role, binding()])
+    lab.openshift.clear_log()
+    out = kubeconfig.parent / "smoke.json"
+    result = CliRunner().invoke(app, ["smoke", "--kubeconfig", str(kubeconfig), "--format", "json", "-o", str(out)])
+    assert out.is_file(), result.output
+    body = json.loads(out.read_text())
+    found = {c["id"]: Status(c["status"]) for lesson in body["lessons"] for c in lesson["checks"]}
+    log = requests_by_grader(lab.openshift)
+    return Run(found, None, {g for r in log if (g := requested(r))}, [r for r in log if r.status == 403])
+
+
 @pytest.fixture
 def full_runs(lab: Lab, grader_kubeconfig: Path) -> dict[str, Run]:
-    return {scene: run_scene(lab, grader_kubeconfig, scene, cluster_role()) for scene in SCENES}
+    scenes = [*SCENES, SMOKE] if has_smoke_checks() else list(SCENES)
+    return {scene: run_scene(lab, grader_kubeconfig, scene, cluster_role()) for scene in scenes}
 
 
 def test_grader_role_grades_the_reference_world_with_full_marks(lab: Lab, full_runs: dict[str, Run], kubeconfig: Path) -> None:
     report = full_runs["reference"].report
+    assert report is not None
     # 4.key-works is skipped unless a student key is passed (--api-key-env): a grader has none
     assert {r.check.id: r.status for r in report.results if r.status is not Status.PASS} == {"4.key-works": Status.SKIP}
     assert report.score >= report.max_score > 0
     # the grader is never denied, in any scene, and gives the verdicts the student's own credentials give
     for scene, run in full_runs.items():
         assert [(r.method, r.path) for r in run.denied] == [], scene
+        if scene == SMOKE:
+            assert Status.ERROR not in run.statuses.values()
+            continue
         world = reference_world()
         SCENES[scene](world)
         lab.load(world)
