@@ -76,7 +76,7 @@ def test_containerfile_runs_maas_lab_as_any_non_root_uid() -> None:
     assert len(stages) == 2 and all(s.startswith("registry.access.redhat.com/ubi9/python-311:") for s in stages)
     assert re.search(r'^ENTRYPOINT \["maas-lab"\]$', CONTAINERFILE, re.MULTILINE)
     users = re.findall(r"^USER (\S+)$", CONTAINERFILE, re.MULTILINE)
-    assert users == ["1001"]  # numeric, so runAsNonRoot can verify it; OpenShift replaces it with the project's UID
+    assert users[-1] == "1001"  # numeric, so runAsNonRoot can verify it; OpenShift replaces it with the project's UID
     assert "chmod -R g=u /opt/app-root" in CONTAINERFILE  # group 0, which every OpenShift UID has, may use it all
     assert re.search(r"^ENV HOME=/opt/app-root/src", CONTAINERFILE, re.MULTILINE)
 
