@@ -104,7 +104,7 @@ def grader(
 
 
 def grade_as_grader(lab: Lab, kubeconfig: Path | None, role: dict[str, Any]) -> Report:
-    """The reference world graded with the service account, as `grade --roster` grades a row without credentials."""
+    """The loaded world graded with the service account, as `grade --roster` grades a row without credentials."""
     assert lab.world is not None
     lab.openshift.reset([*lab.world.objects, role, binding()])
     lab.openshift.clear_log()
