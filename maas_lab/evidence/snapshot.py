@@ -161,7 +161,8 @@ class Snapshot:
 
     def namespace_exists(self, namespace: str) -> bool:
         projects = self.projects()
-        if projects is not None:
+        # On someone's behalf the list holds only what the grader may see: confirm an absence by name below.
+        if projects is not None and (namespace in projects or not self.settings.on_behalf):
             return namespace in projects
 
         def read() -> bool:
