@@ -15,7 +15,6 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from inspect import signature
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from typer.testing import CliRunner
 from maas_lab.cli import app
 from maas_lab.engine.model import Report, Status
 from maas_lab.engine.registry import load_checks
-from maas_lab.roster import RosterRow, grade_roster, settings_for
+from maas_lab.roster import Options, RosterRow, grade_roster, settings_for
 from tests.fakes.kube_api import FakeOpenShift, RequestRecord
 from tests.fakes.litellm import FakeLiteLLM
 from tests.fakes.litemaas import FakeLiteMaaS
@@ -190,20 +189,20 @@ def run_scene(lab: Lab, kubeconfig: Path, scene: str, role: dict[str, Any]) -> R
 SMOKE, ROSTER = "smoke", "roster"
 
 
-def roster_reaches_services() -> bool:
-    return "transport" in signature(grade_roster).parameters
-
-
 def run_roster(lab: Lab, kubeconfig: Path, role: dict[str, Any]) -> Run:
     """Two students through `grade_roster`, as the CronJob grades its roster (a cohort-wide collection reads here)."""
     lab.load(reference_world())
     lab.openshift.reset([*reference_world().objects, role, binding()])
     lab.openshift.clear_log()
     base = lab.settings(kubeconfig=str(kubeconfig))
-    # Without a transport to the Route fakes the HTTP checks err alike with either role: compared, they still tell.
-    extra: dict[str, Any] = {"transport": RouteTransport(lab.routes())} if roster_reaches_services() else {}
-    book = grade_roster(base, [RosterRow(user=STUDENT), RosterRow(user="user2")], [1, 2, 3, 4, 5], kubeconfig.parent / "book", **extra)
-    found = {f"{user}:{check}": status for user, report in book.reports.items() for check, status in statuses(report).items()}
+    options = Options(transport=RouteTransport(lab.routes()))
+    book = grade_roster(base, [RosterRow(user=STUDENT), RosterRow(user="user2")], [1, 2, 3, 4, 5], kubeconfig.parent / "book", options=options)
+    found = {
+        f"{user}:{check['id']}": Status(check["status"])
+        for user, report in book.reports.items()
+        for lesson in report["lessons"]
+        for check in lesson["checks"]
+    }
     return Run(found, None, requests_by_grader(lab.openshift))
 
 
@@ -245,9 +244,9 @@ def test_grader_role_grades_the_reference_world_with_full_marks(grader: tuple[La
             assert Status.ERROR not in run.statuses.values()
             continue
         if scene == ROSTER:
-            if roster_reaches_services():  # then user1 is graded exactly as in the reference scene
-                mine = {c.removeprefix(f"{STUDENT}:"): s for c, s in run.statuses.items() if c.startswith(f"{STUDENT}:")}
-                assert mine == full_runs["reference"].statuses
+            # user1 is graded through the class-wide collection exactly as in the reference scene
+            mine = {c.removeprefix(f"{STUDENT}:"): s for c, s in run.statuses.items() if c.startswith(f"{STUDENT}:")}
+            assert mine == full_runs["reference"].statuses
             continue
         world = reference_world()
         SCENES[scene](world)
