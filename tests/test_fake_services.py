@@ -19,8 +19,7 @@ from tests.fakes import litellm as ll
 from tests.fakes import litemaas as lm
 from tests.fakes.appserver import AppServer, Request, Response, json_response
 
-# The recorded responses live beside the repository (shared/recorded), not inside it.
-RECORDED = Path(__file__).resolve().parents[1].parent / "shared" / "recorded"
+RECORDED = Path(__file__).resolve().parent / "recorded"  # real LiteMaaS v0.4.0 / LiteLLM 1.81.0 answers
 UA = "maas-lab/0.1.0"
 MASTER = "sk-master-test"
 ADMIN_KEY = "ltm_admin_testkey"
@@ -34,10 +33,7 @@ T0 = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
 
 
 def recorded(name: str) -> Any:
-    path = RECORDED / name
-    if not path.is_file():
-        pytest.skip(f"recorded responses not available ({name})")
-    return json.loads(path.read_text())["body"]
+    return json.loads((RECORDED / name).read_text())["body"]
 
 
 def keys_of(value: dict[str, Any]) -> set[str]:
