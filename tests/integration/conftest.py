@@ -71,17 +71,14 @@ class RealStack:
         """A virtual key for `user_id`; returns the key itself (sk-…)."""
         return str(self.post("/key/generate", {"user_id": user_id, **fields})["key"])
 
-    def chat(self, key: str, model: str, user_agent: str) -> httpx.Response:
-        body = {"model": model, "messages": [{"role": "user", "content": "hi"}]}
-        headers = {"Authorization": f"Bearer {key}", "User-Agent": user_agent}
-        return self.admin.post("/v1/chat/completions", json=body, headers=headers)
-
-    def wait_for_spend(self, user_id: str, rows: int) -> list[dict[str, Any]]:
-        """Poll /spend/logs until the user has `rows` rows (LiteLLM writes them in batches)."""
+    def wait_for_spend(self, user_id: str, rows: int, spend: float) -> list[dict[str, Any]]:
+        """Poll until the user has `rows` spend rows and `spend` on its counter: LiteLLM writes both in batches,
+        separately (the rows can be there while the user's spend still reads 0)."""
         deadline = time.monotonic() + SPEND_WAIT
         while True:
             found = self.admin.get("/spend/logs", params={"user_id": user_id}).json()
-            if len(found) >= rows or time.monotonic() > deadline:
+            counted = self.admin.get("/user/info", params={"user_id": user_id}).json()["user_info"]["spend"]
+            if (len(found) >= rows and counted >= spend - 1e-12) or time.monotonic() > deadline:
                 return list(found)
             time.sleep(1.0)
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 
 from maas_lab import USER_AGENT
@@ -26,6 +28,8 @@ from maas_lab.evidence.sensitive import Redactor, Sensitive
 from maas_lab.evidence.services import CredentialRejected, Fetch, error_message
 from maas_lab.lessons import keys as lesson_keys
 from maas_lab.lessons.common import parse_time
+from tests.fakes import litellm as ll
+from tests.test_fake_fidelity import differences, shape_of
 
 from .conftest import MOCK_COSTS, SECRET_NAME, RealStack
 
@@ -44,6 +48,9 @@ def sha256(key: str) -> str:
 def call_cost(model: str) -> float:
     prompt, completion = MOCK_COSTS[model]
     return 10 * prompt + 20 * completion
+
+
+STUDENT_SPEND = 3 * call_cost(GPT) + call_cost(LLAMA)  # the course's successful calls (curl, maas-lab, tiny; browser)
 
 
 @dataclass
@@ -94,25 +101,38 @@ def course(stack: RealStack, run_id: str, fetch: Fetch) -> Course:
     _litemaas_key(stack, course, "expired", "expired", [GPT], duration="1s")
     stack.post("/key/block", {"key": course.keys["blocked"]})
 
-    calls = {
-        "curl on gpt": ("first", GPT, CURL),
-        "browser on llama": ("multi", LLAMA, BROWSER),
-        "denied model": ("first", LLAMA, CURL),
-        "blocked key": ("blocked", GPT, CURL),
-        "tiny budget, first": ("tiny", GPT, CURL),
-        "classmate": ("classmate", GPT, CURL),
-    }
-    for name, (role, model, agent) in calls.items():
-        course.answers[name] = stack.chat(course.keys[role], model, agent).status_code
-    # The grader's own one-token call (4.key-works), with maas-lab's User-Agent.
-    grader = LiteLLM(fetch, stack.base_url, stack.master_key, secret_name=SECRET_NAME)
-    course.answers["maas-lab on gpt"] = grader.chat_with_key(Sensitive(course.keys["multi"]), GPT).status
-    # The spend of the first call is counted in memory at once: the next call is over the budget.
-    course.answers["tiny budget, second"] = stack.chat(course.keys["tiny"], GPT, CURL).status_code
-
+    course.answers = make_calls(stack.base_url, stack.master_key, course.keys, fetch)
     successes = sum(1 for status in course.answers.values() if status == 200) - 1  # not the classmate's
-    course.rows = stack.wait_for_spend(course.student, successes)
+    course.rows = stack.wait_for_spend(course.student, successes, STUDENT_SPEND)
     return course
+
+
+# call -> (key role, model, User-Agent); the grader's own call and the second tiny-budget call come after
+CALLS = {
+    "curl on gpt": ("first", GPT, CURL),
+    "browser on llama": ("multi", LLAMA, BROWSER),
+    "denied model": ("first", LLAMA, CURL),
+    "blocked key": ("blocked", GPT, CURL),
+    "tiny budget, first": ("tiny", GPT, CURL),
+    "classmate": ("classmate", GPT, CURL),
+}
+
+
+def make_calls(base_url: str, master_key: Sensitive, keys: dict[str, str], fetch: Fetch) -> dict[str, int]:
+    """The course's traffic against a proxy (the real one or the fake): call -> HTTP status."""
+    answers: dict[str, int] = {}
+    body = {"model": GPT, "messages": [{"role": "user", "content": "hi"}]}
+    with httpx.Client(base_url=base_url, timeout=30.0, trust_env=False) as client:
+        for name, (role, model, agent) in CALLS.items():
+            headers = {"Authorization": f"Bearer {keys[role]}", "User-Agent": agent}
+            answers[name] = client.post("/v1/chat/completions", json={**body, "model": model}, headers=headers).status_code
+        # The grader's own one-token call (4.key-works), with maas-lab's User-Agent.
+        grader = LiteLLM(fetch, base_url, master_key, secret_name=SECRET_NAME)
+        answers["maas-lab on gpt"] = grader.chat_with_key(Sensitive(keys["multi"]), GPT).status
+        # The spend of the first call is counted at once: the next call is over the budget.
+        headers = {"Authorization": f"Bearer {keys['tiny']}", "User-Agent": CURL}
+        answers["tiny budget, second"] = client.post("/v1/chat/completions", json=body, headers=headers).status_code
+    return answers
 
 
 def stand_in_snapshot(api: LiteLLM, student_id: str) -> Any:
@@ -178,7 +198,7 @@ def test_user_info_has_the_budget_and_limits(litellm_api: LiteLLM, course: Cours
     # What 3.user-budget compares with the profile.
     assert (user["max_budget"], user["tpm_limit"], user["rpm_limit"]) == (50, 20000, 60)
     # LiteLLM counts the user's spend too (what its max_budget is enforced against).
-    assert user["spend"] == pytest.approx(3 * call_cost(GPT) + call_cost(LLAMA))
+    assert user["spend"] == pytest.approx(STUDENT_SPEND)
     assert sorted(k["token"] for k in info["keys"]) == sorted(course.token(role) for role in course.aliases)
 
 
@@ -265,8 +285,10 @@ def test_spend_logs_of_a_user_without_calls(litellm_api: LiteLLM, run_id: str) -
 # -- a student's key (4.key-works) -----------------------------------------------------------------------
 
 
-def test_a_key_lists_only_its_models_and_answers(litellm_api: LiteLLM, course: Course) -> None:
-    key = Sensitive(course.keys["first"])
+def test_a_key_lists_only_its_models_and_answers(litellm_api: LiteLLM, stack: RealStack, run_id: str) -> None:
+    user = f"key-works-{run_id}"  # not the course's student: its spend stays what the course made
+    stack.new_user(user, auto_create_key=False)
+    key = Sensitive(stack.new_key(user, models=[GPT]))
     listing = litellm_api.models_with_key(key)
     assert listing.status == 200
     assert [m["id"] for m in listing.json_dict()["data"]] == [GPT]
@@ -304,7 +326,7 @@ def test_a_non_sk_token_is_echoed_by_litellm_and_scrubbed_by_us(litellm_api: Lit
 
 @pytest.fixture(scope="module")
 def db_model(stack: RealStack, run_id: str) -> Any:
-    """A model created the way LiteMaaS creates one: in LiteLLM's database, with string costs."""
+    """A model created the way LiteMaaS creates one: in LiteLLM's database, with string costs, provider and limits."""
     name = f"litemaas-model-{run_id}"
     created = stack.post(
         "/model/new",
@@ -313,6 +335,9 @@ def db_model(stack: RealStack, run_id: str) -> Any:
             "litellm_params": {
                 "model": "openai/backend-model",
                 "api_base": "http://backend-model.invalid/v1",
+                "custom_llm_provider": "openai",
+                "tpm": 100000,
+                "rpm": 1000,
                 "api_key": "sk-fake-not-used",
                 "mock_response": "hi",
                 "input_cost_per_token": "0.0000001",
@@ -377,3 +402,90 @@ def test_an_unknown_route_is_a_service_error(fetch: Fetch, stack: RealStack) -> 
     with pytest.raises(ServiceError, match="answered 404") as caught:
         api.model_info()
     assert not isinstance(caught.value, CredentialRejected)
+
+
+# -- the fake, given the same course, reads as the real proxy does ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fake_course(course: Course, stack: RealStack, fetch: Fetch, db_model: str) -> Iterator[tuple[LiteLLM, dict[str, int]]]:
+    """tests/fakes/litellm.py loaded with the course's users, keys and models, then sent the same calls."""
+    models = [
+        ll.make_model(name, db_model=False, mock_response="hi", input_cost_per_token=cost[0], output_cost_per_token=cost[1])
+        for name, cost in MOCK_COSTS.items()
+    ]
+    models.append(
+        ll.make_model(
+            db_model,
+            "backend-model",
+            api_base="http://backend-model.invalid/v1",
+            mock_response="hi",
+            input_cost_per_token=0.0000001,
+            output_cost_per_token=0.0000005,
+            tpm=100000,
+            rpm=1000,
+        )
+    )
+    users = [
+        ll.make_user(course.student, email=course.email, alias=course.email, max_budget=50, tpm_limit=20000, rpm_limit=60),
+        ll.make_user(course.classmate, email="classmate", alias="classmate", role="proxy_admin"),
+    ]
+    models_of = {"first": [GPT], "multi": [GPT, LLAMA], "blocked": [GPT], "tiny": [GPT], "expired": [GPT]}
+    keys = [
+        ll.make_litemaas_key(
+            course.keys[role],
+            name=course.aliases[role].rsplit("_", 1)[0],
+            alias_suffix=course.aliases[role].rsplit("_", 1)[1],
+            user_id=course.student,
+            models=models,
+            max_budget={"multi": 5.0, "tiny": 0.0001}.get(role),
+            blocked=True if role == "blocked" else None,
+            expires="2020-01-01T00:00:00Z" if role == "expired" else None,
+        )
+        for role, models in models_of.items()
+    ]
+    keys.append(ll.make_key(course.keys["classmate"], alias="theirs", user_id=course.classmate, models=[GPT]))
+    state = ll.LiteLLMState(master_key=stack.master_key.reveal(), models=models, users=users, keys=keys)
+    with ll.FakeLiteLLM(state) as fake:
+        answers = make_calls(fake.url, stack.master_key, course.keys, fetch)
+        yield LiteLLM(fetch, fake.url, stack.master_key, secret_name=SECRET_NAME), answers
+
+
+SPEND_MAPS = frozenset({"[].metadata.model_map_information.model_map_value", "[].metadata.additional_usage_values"})
+
+READS: dict[str, Callable[[LiteLLM, Course], Any]] = {
+    "readiness": lambda api, course: api.readiness().body,
+    "users": lambda api, course: [u for u in api.users() if u["user_id"] in (course.student, course.classmate)],
+    "user_info": lambda api, course: api.user_info(course.student),
+    "keys_of": lambda api, course: api.keys_of(course.student),
+    "spend_logs": lambda api, course: api.spend_logs(course.student),
+    "model_info": lambda api, course: api.model_info(),
+}
+
+
+@pytest.mark.parametrize("read", sorted(READS))
+def test_the_fake_answers_the_readers_reads_in_the_same_shape(
+    read: str, litellm_api: LiteLLM, course: Course, fake_course: tuple[LiteLLM, dict[str, int]]
+) -> None:
+    fake_api, _ = fake_course
+    real, fake = READS[read](litellm_api, course), READS[read](fake_api, course)
+    assert differences(shape_of(real, SPEND_MAPS), shape_of(fake, SPEND_MAPS)) == []
+
+
+def test_the_fake_reaches_the_same_verdict_inputs(litellm_api: LiteLLM, course: Course, fake_course: tuple[LiteLLM, dict[str, int]]) -> None:
+    """What the lessons derive - call outcomes, live keys, the student's own rows, budgets - is the same."""
+    fake_api, fake_answers = fake_course
+    assert fake_answers == course.answers
+
+    def derived(api: LiteLLM) -> dict[str, Any]:
+        snap = stand_in_snapshot(api, course.student)
+        rows = lesson_keys.successful_rows(snap)
+        user = (api.user_info(course.student) or {})["user_info"]
+        return {
+            "live keys": sorted(k["key_alias"] for k in api.keys_of(course.student) if lesson_keys.is_live(k, snap)),
+            "rows": sorted((r["api_key"], r["model_group"], tuple(r["request_tags"])) for r in rows),
+            "statuses": sorted(str(r.get("status")) for r in api.spend_logs(course.student)),
+            "limits": (user["max_budget"], user["tpm_limit"], user["rpm_limit"], round(user["spend"], 9)),
+        }
+
+    assert derived(fake_api) == derived(litellm_api)
