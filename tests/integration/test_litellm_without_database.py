@@ -96,6 +96,9 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sensi
                     tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
                     pytest.fail(f"LiteLLM without a database did not start on port {port}:\n{tail}", pytrace=False)
                 time.sleep(0.5)
+            # The first management call imports a lot (about 7 s on an idle 2-core machine): take it here, not
+            # inside a test's 10 s request timeout. A deployed proxy has long been warmed by LiteMaaS's calls.
+            probe.get(url + "/key/list", headers={"Authorization": f"Bearer {master_key}"}, timeout=READY_TIMEOUT)
         yield url, Sensitive(master_key)
     finally:
         _stop(process)
