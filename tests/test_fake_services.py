@@ -447,7 +447,8 @@ def test_litellm_health_is_billed_and_logged(llm: httpx.Client, fake_llm: ll.Fak
 def test_litellm_without_database(llm: httpx.Client, fake_llm: ll.FakeLiteLLM) -> None:
     fake_llm.state.db_connected = False
     assert llm.get("/key/list", headers=bearer(MASTER)).status_code == 500
-    assert llm.get("/v1/models", headers=bearer(FIRST_KEY)).status_code == 401
+    refused = llm.get("/v1/models", headers=bearer(FIRST_KEY))  # 400, not 401: the key cannot be looked up
+    assert (refused.status_code, refused.json()["error"]["type"]) == (400, "no_db_connection")
     assert llm.post("/v1/chat/completions", json={"model": "mock-gpt-4o"}, headers=bearer(MASTER)).status_code == 200
 
 

@@ -1,17 +1,20 @@
 """A stateful loopback fake of the LiteLLM 1.81.0 proxy, for maas-lab's tests.
 
-Shapes come from the responses recorded against a real LiteLLM 1.81.0 (PostgreSQL, mock models):
-readiness, liveliness (a JSON *string*), `/v1/models`, `/model/info`, `/key/info`, `/user/info`,
-`/spend/logs` (all rows and one key's rows, successes and failures), chat completions (master and
-virtual key) and the chat errors (unknown key, model not on the key, budget exceeded).
+Shapes come from the responses recorded against a real LiteLLM 1.81.0 (PostgreSQL, mock models), in
+tests/recorded/: readiness, liveliness (a JSON *string*), `/v1/models`, `/model/info`, `/key/info`,
+`/key/list` (one user's keys as full objects), `/user/info`, `/user/list`, `/spend/logs` (all rows, one
+key's, one user's, a date window summarised and not), chat completions (master and virtual key) and the
+chat errors (unknown key, model not on the key, budget exceeded). tests/test_fake_fidelity.py holds every
+route to its recording, and `nox -s integration` compares the fake with the running proxy.
 
-Not recorded; taken from the LiteLLM proxy source (management endpoints, 1.8x) and the reference notes:
+Filters, ordering and errors not recorded are taken from the LiteLLM proxy source (management endpoints,
+1.8x) and the reference notes:
 
 - `GET /key/list`: query `page` (>= 1), `size` (1..100, default 10), `user_id`, `team_id`, `key_alias`,
   `key_hash`, `organization_id`, `return_full_object`; envelope
   `{"keys", "total_count", "current_page", "total_pages"}`; ordered by `created_at` desc, then `token`
-  desc. `keys` holds hashes, or full objects (the VerificationToken row as a `UserAPIKeyAuth`; the extra
-  `UserAPIKeyAuth` fields added here - `api_key`, `user_role`, `team_*`, ... - are an approximation).
+  desc. `keys` holds hashes, or full objects (the VerificationToken row as a `UserAPIKeyAuth`: `org_id`
+  instead of `organization_id`, no `budget_id`, and the null `team_*`, `end_user_*`, `user_*` fields).
   A non-admin key is limited to its own user: another `user_id` answers 403 "You are not authorized to
   check another user's keys" (`type: bad_request_error`, `param: user_id`).
 - `GET /user/list`: proxy admin only; query `page`, `page_size` (1..100, default 25), `role`,
@@ -31,11 +34,13 @@ Not recorded; taken from the LiteLLM proxy source (management endpoints, 1.8x) a
   (from code; not observed). A user row without a role counts as `internal_user`.
 
 Simplifications (documented so tests do not rely on them): spend is written at once (the real proxy
-flushes every ~10 s); every completion costs 10 prompt + 20 completion tokens, like LiteLLM's
+writes spend rows every ~10 s, and the users' and keys' spend counters in a separate batch, so for a moment
+the rows are there while a user's `spend` still reads 0); string costs in `litellm_params` are shown whole
+(the real proxy masks long ones, "1.00**************e-07", their names containing "token"); every completion costs 10 prompt + 20 completion tokens, like LiteLLM's
 `mock_response` models; RPM/TPM limits, teams and streaming are not simulated; a request body that is not
 JSON answers 400 `{"error": {"message": "Invalid JSON payload: ...", "type": "bad_request_error", ...}}`
 (message shape not verified); without a database (`db_connected=False`) the key/user/spend routes answer
-500 and virtual keys cannot authenticate.
+500 and any key but the master key gets 400 `no_db_connection` "No connected db." (as the real proxy does).
 """
 
 from __future__ import annotations
@@ -822,7 +827,8 @@ class FakeLiteLLM(AppServer):
                 )
             )
         if not state.db_connected:
-            raise _Fail(_proxy_error(401, "Authentication Error, No connected db.", "auth_error"))
+            # Not an auth error: LiteLLM cannot look the key up (seen live: `nox -s integration`, no-DB proxy).
+            raise _Fail(_proxy_error(400, "No connected db.", "no_db_connection"))
         token = hash_key(key)
         row = state.key_by_token(token)
         if row is None:

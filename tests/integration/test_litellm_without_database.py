@@ -24,6 +24,7 @@ from maas_lab.errors import ServiceError
 from maas_lab.evidence.litellm import LiteLLM
 from maas_lab.evidence.sensitive import Sensitive
 from maas_lab.evidence.services import CredentialRejected, Fetch, error_message
+from tests.fakes import litellm as ll
 
 from .conftest import SECRET_NAME
 
@@ -146,3 +147,26 @@ def test_a_students_key_without_database_is_refused_with_a_400(fetch: Fetch, pro
     answer = LiteLLM(fetch, url, key, secret_name=SECRET_NAME).models_with_key(student_key)
     assert (answer.status, error_message(answer)) == (400, "No connected db.")
     assert student_key.reveal() not in str(answer.body)
+
+
+def test_the_fake_without_database_answers_with_the_same_statuses(fetch: Fetch, proxy: tuple[str, Sensitive]) -> None:
+    """tests/fakes/litellm.py with `db_connected=False` answers the reader's requests as the real proxy does."""
+    url, key = proxy
+    wrong = "sk-" + secrets.token_urlsafe(16)
+    requests = [
+        ("/health/readiness", None, {}),
+        ("/model/info", key.reveal(), {}),
+        ("/model/info", wrong, {}),
+        ("/v1/models", wrong, {}),
+        ("/user/list", key.reveal(), {"page_size": "100", "page": "1"}),
+        ("/user/info", key.reveal(), {"user_id": "someone"}),
+        ("/key/list", key.reveal(), {"user_id": "someone", "return_full_object": "true", "size": "100", "page": "1"}),
+        ("/spend/logs", key.reveal(), {"user_id": "someone"}),
+    ]
+    state = ll.LiteLLMState(master_key=key.reveal(), db_connected=False, models=[ll.make_model("mock-gpt-4o", db_model=False)])
+    with ll.FakeLiteLLM(state) as fake:
+        for path, credential, params in requests:
+            auth = ("Bearer", credential) if credential else None
+            real = fetch("GET", url + path, params=params, auth=auth)
+            faked = fetch("GET", fake.url + path, params=params, auth=auth)
+            assert (path, faked.status) == (path, real.status)
