@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import socket
 from pathlib import Path
 
@@ -35,8 +34,6 @@ def integration(session: nox.Session) -> None:
     # Free ports, so a developer's own stack on the default ports does not collide (a running stack keeps its own).
     stack_env = {
         "REALSTACK_HOME": str(home),
-        # The system's Python, not this session's venv: a venv made from a venv breaks when .nox is deleted.
-        "PYTHON": os.environ.get("PYTHON") or shutil.which("python3.11") or shutil.which("python3") or "python3",
         "REALSTACK_LITELLM_PORT": os.environ.get("REALSTACK_LITELLM_PORT") or str(_free_port()),
         "REALSTACK_PG_PORT": os.environ.get("REALSTACK_PG_PORT") or str(_free_port()),
     }
