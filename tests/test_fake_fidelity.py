@@ -118,6 +118,9 @@ def test_the_comparison_itself() -> None:
         "c[].y: missing in the fake",
         "d: only in the fake",
     ]
+    assert differences(shape_of({"l": [1]}, frozenset()), shape_of({"l": []}, frozenset())) == [
+        "l: items in reality, an empty list in the fake"
+    ]
 
 
 # -- the fakes, loaded with a course-like state ------------------------------------------------------
@@ -221,6 +224,8 @@ def _cases() -> list[Case]:
         return {"data": [m for m in body["data"] if not m["model_info"]["db_model"]]}
 
     window_maps = frozenset({"[]"})
+    today = datetime.now(UTC).date()  # the fixture's calls happen today: the window must hold them, any day
+    window = {"start_date": (today - timedelta(1)).isoformat(), "end_date": (today + timedelta(1)).isoformat()}
     return [
         # == LiteLLM ==
         Case("litellm-liveliness.json", "litellm", "GET", "/health/liveliness", None),
@@ -251,7 +256,7 @@ def _cases() -> list[Case]:
             "GET",
             "/spend/logs",
             "master",
-            {"user_id": STUDENT_ID, "start_date": T0.date().isoformat(), "end_date": (T0 + timedelta(1)).date().isoformat()},
+            {"user_id": STUDENT_ID, **window},
             maps=window_maps,
         ),
         Case(
@@ -260,12 +265,7 @@ def _cases() -> list[Case]:
             "GET",
             "/spend/logs",
             "master",
-            {
-                "user_id": STUDENT_ID,
-                "start_date": T0.date().isoformat(),
-                "end_date": (T0 + timedelta(1)).date().isoformat(),
-                "summarize": "false",
-            },
+            {"user_id": STUDENT_ID, **window, "summarize": "false"},
             maps=spend_maps,
         ),
         Case("litellm-chat-master.json", "litellm", "POST", "/v1/chat/completions", "master", body=chat),
