@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -489,3 +489,29 @@ def test_the_fake_reaches_the_same_verdict_inputs(litellm_api: LiteLLM, course: 
         }
 
     assert derived(fake_api) == derived(litellm_api)
+
+
+def test_spend_log_windows_answer_alike(fetch: Fetch, stack: RealStack, course: Course, fake_course: tuple[LiteLLM, dict[str, int]]) -> None:
+    """The date-window forms of /spend/logs a bounded read can use: dates only, end exclusive (midnight UTC),
+    `summarize=false` for rows (newest first), one bound alone ignored. The fake answers each like the proxy."""
+    fake_api, _ = fake_course
+    today = datetime.now(UTC).date()
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+    windows = {
+        "rows of today": {"start_date": str(today), "end_date": str(tomorrow), "summarize": "false"},
+        "end is exclusive": {"start_date": str(today), "end_date": str(today), "summarize": "false"},
+        "summarised per day": {"start_date": str(today), "end_date": str(tomorrow)},
+        "a time is refused": {"start_date": f"{today}T00:00:00", "end_date": str(tomorrow), "summarize": "false"},
+        "one bound is ignored": {"start_date": str(today), "summarize": "false"},
+    }
+    auth = ("Bearer", stack.master_key.reveal())
+    for name, window in windows.items():
+        params = {"user_id": course.student, **window}
+        real = fetch("GET", stack.base_url + "/spend/logs", params=params, auth=auth)
+        fake = fetch("GET", fake_api.base_url + "/spend/logs", params=params, auth=auth)
+        assert (name, fake.status) == (name, real.status)
+        if isinstance(real.body, list):
+            assert (name, len(fake.body)) == (name, len(real.body))
+    rows = fetch("GET", stack.base_url + "/spend/logs", params={"user_id": course.student, **windows["rows of today"]}, auth=auth).body
+    assert len(rows) == 4
+    assert [r["startTime"] for r in rows] == sorted((r["startTime"] for r in rows), reverse=True)  # newest first
