@@ -35,9 +35,7 @@ MOCK_COSTS = {
 }
 
 
-def _tail(path: Path | None, lines: int = LOG_TAIL_LINES) -> str:
-    if path is None:
-        return "(no log)"
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
@@ -51,12 +49,7 @@ class RealStack:
 
     base_url: str
     master_key: Sensitive
-    home: Path | None
     admin: httpx.Client
-
-    @property
-    def log_path(self) -> Path | None:
-        return None if self.home is None else self.home / "logs" / "litellm.log"
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.admin.post(path, json=body)
@@ -71,7 +64,7 @@ class RealStack:
         """A virtual key for `user_id`; returns the key itself (sk-…)."""
         return str(self.post("/key/generate", {"user_id": user_id, **fields})["key"])
 
-    def wait_for_spend(self, user_id: str, rows: int, spend: float) -> list[dict[str, Any]]:
+    def wait_for_spend(self, user_id: str, rows: int, spend: float) -> None:
         """Poll until the user has `rows` spend rows and `spend` on its counter: LiteLLM writes both in batches,
         separately (the rows can be there while the user's spend still reads 0)."""
         deadline = time.monotonic() + SPEND_WAIT
@@ -79,7 +72,7 @@ class RealStack:
             found = self.admin.get("/spend/logs", params={"user_id": user_id}).json()
             counted = self.admin.get("/user/info", params={"user_id": user_id}).json()["user_info"]["spend"]
             if (len(found) >= rows and counted >= spend - 1e-12) or time.monotonic() > deadline:
-                return list(found)
+                return
             time.sleep(1.0)
 
 
@@ -97,13 +90,12 @@ def _connection() -> tuple[str, str]:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[RealStack]:
     url, key = _connection()
-    home = Path(os.environ["REALSTACK_HOME"]) if os.environ.get("REALSTACK_HOME") else None
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=url, headers=headers, timeout=30.0, trust_env=False) as admin:
         ready = admin.get("/health/readiness")
         if ready.status_code != 200 or ready.json().get("db") != "connected":
             pytest.fail(f"LiteLLM at {url} is not ready with its database: {ready.text[:300]}", pytrace=False)
-        yield RealStack(url, Sensitive(key), home, admin)
+        yield RealStack(url, Sensitive(key), admin)
 
 
 @pytest.fixture(scope="session")

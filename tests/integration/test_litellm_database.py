@@ -55,7 +55,7 @@ STUDENT_SPEND = 3 * call_cost(GPT) + call_cost(LLAMA)  # the course's successful
 
 @dataclass
 class Course:
-    """What the module fixture made: ids, keys (plaintext, set-up side only) and what was sent."""
+    """What the module fixture made: ids, keys (plaintext, set-up side only) and how the calls were answered."""
 
     student: str
     classmate: str
@@ -63,7 +63,6 @@ class Course:
     keys: dict[str, str] = field(default_factory=dict)  # role -> sk-…
     aliases: dict[str, str] = field(default_factory=dict)  # role -> key_alias
     answers: dict[str, int] = field(default_factory=dict)  # call -> HTTP status
-    rows: list[dict[str, Any]] = field(default_factory=list)  # the student's spend rows once written
 
     def token(self, role: str) -> str:
         return sha256(self.keys[role])
@@ -103,7 +102,7 @@ def course(stack: RealStack, run_id: str, fetch: Fetch) -> Course:
 
     course.answers = make_calls(stack.base_url, stack.master_key, course.keys, fetch)
     successes = sum(1 for status in course.answers.values() if status == 200) - 1  # not the classmate's
-    course.rows = stack.wait_for_spend(course.student, successes, STUDENT_SPEND)
+    stack.wait_for_spend(course.student, successes, STUDENT_SPEND)
     return course
 
 
