@@ -2,7 +2,8 @@
 
 The session runs `up.sh` from ../shared/realstack and exports LITELLM_URL, LITELLM_MASTER_KEY and REALSTACK_HOME
 from its `realstack.env`. Tests set up their own users and keys through the management API (the test is the
-admin), each run under fresh ids, because the database outlives a run. The grader's reader only reads.
+admin), under fresh ids each run because the database outlives a run (the whole-grader test deletes and remakes
+the World's own). The grader's reader only reads.
 """
 
 from __future__ import annotations
