@@ -92,7 +92,8 @@ def _connection() -> tuple[str, str]:
 def stack() -> Iterator[RealStack]:
     url, key = _connection()
     headers = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=url, headers=headers, timeout=30.0, trust_env=False) as admin:
+    # generous: the first management call of a fresh proxy imports a lot (7 s idle, far more on a loaded machine)
+    with httpx.Client(base_url=url, headers=headers, timeout=120.0, trust_env=False) as admin:
         ready = admin.get("/health/readiness")
         if ready.status_code != 200 or ready.json().get("db") != "connected":
             pytest.fail(f"LiteLLM at {url} is not ready with its database: {ready.text[:300]}", pytrace=False)
