@@ -1,11 +1,15 @@
-"""Sessions: `nox -s tests` (no cluster, no network), `lint`, `typecheck`, `integration` (real LiteLLM from PyPI)."""
+"""Sessions: `nox -s tests` (no cluster, no network), `lint`, `typecheck`, `integration` (real LiteLLM with PostgreSQL)."""
 
 from __future__ import annotations
 
 import glob
+import os
+import shlex
 import shutil
+import socket
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import nox
 
@@ -40,9 +44,46 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def integration(session: nox.Session) -> None:
-    """The LiteLLM client against the real proxy (litellm[proxy]==1.81.0 from PyPI, mock models, no database)."""
-    session.install("-e", ".[test]", "-c", "tests/integration/litellm-constraints.txt", "litellm[proxy]==1.81.0")
-    session.run("pytest", "tests/integration", *session.posargs)
+    """The LiteLLM reader against the real LiteLLM 1.81.0 with PostgreSQL (../shared/realstack), started and stopped here.
+
+    REALSTACK_HOME (default ~/.cache/maas-lab-realstack-nox) keeps the stack's venv and database between runs.
+    """
+    realstack = Path(__file__).resolve().parent.parent / "shared" / "realstack"
+    if not (realstack / "up.sh").is_file():
+        session.error(f"{realstack} not found: the integration tests need the realstack scripts (up.sh, down.sh) there")
+    session.install("-e", ".[test]")
+    home = Path(os.environ.get("REALSTACK_HOME") or Path.home() / ".cache" / "maas-lab-realstack-nox")
+    # Free ports, so a developer's own stack on the default ports does not collide (a running stack keeps its own).
+    stack_env = {
+        "REALSTACK_HOME": str(home),
+        "REALSTACK_LITELLM_PORT": os.environ.get("REALSTACK_LITELLM_PORT") or str(_free_port()),
+        "REALSTACK_PG_PORT": os.environ.get("REALSTACK_PG_PORT") or str(_free_port()),
+    }
+    try:
+        # bash: a copy of the scripts may have lost its exec bits
+        session.run("bash", str(realstack / "up.sh"), env=stack_env, external=True)
+        connection = _exported(home / "realstack.env")
+        session.run("pytest", "tests/integration", *session.posargs, env={**connection, "REALSTACK_HOME": str(home)})
+    finally:
+        session.run("bash", str(realstack / "down.sh"), env=stack_env, external=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _exported(env_file: Path) -> dict[str, str]:
+    """The `export NAME=value …` lines of realstack.env (values quoted for the shell)."""
+    values: dict[str, str] = {}
+    for line in env_file.read_text(encoding="utf-8").splitlines():
+        words = shlex.split(line, comments=True)
+        for word in words[1:] if words[:1] == ["export"] else []:
+            name, _, value = word.partition("=")
+            values[name] = value
+    return values
 
 
 @nox.session(python=PYTHON)
