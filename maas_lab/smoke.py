@@ -46,7 +46,7 @@ def api_server(snap: Snapshot) -> Verdict:
     """
     account = snap.account() or {}
     who = str((account.get("metadata") or {}).get("name") or "an unnamed account")
-    server = snap.kube.server if snap.kube is not None else "?"
+    server = snap.source.server or "?"
     version = env.server_version(snap)
     return passed(f"{server} ({version or 'version unknown'}) accepts the credential of {who}", server=server, version=version, user=who)
 
@@ -232,7 +232,7 @@ def student_projects(snap: Snapshot) -> Verdict:
     """
     student = _student(snap)
     project = snap.profile.namespace("maas", student.name)
-    if project in env.namespaces(snap):
+    if env.namespace_exists(snap, project):
         return passed(f"{project} exists already (pre-created)", namespace=project)
     if env.allowed(snap, student, "create", "project.openshift.io", "projectrequests"):
         return passed(f"{student.name} may create projects such as {project}", namespace=project)
@@ -254,7 +254,7 @@ def student_workloads(snap: Snapshot) -> Verdict:
     """
     student = _student(snap)
     projects = [snap.profile.namespace(role, student.name) for role in ("maas", "canopy", "test", "toolings")]
-    existing = [ns for ns in projects if ns in env.namespaces(snap)]
+    existing = [ns for ns in projects if env.namespace_exists(snap, ns)]
     kinds = [f"{resource}.{group}" if group else resource for group, resource in env.STUDENT_KINDS]
     if existing:
         where = existing[0]
@@ -361,9 +361,8 @@ def roster_canopy(snap: Snapshot) -> Verdict:
     """
     from maas_lab.lessons.common import rollout
 
-    present = env.namespaces(snap)
     projects = {name: snap.profile.namespace("canopy", name) for name in snap.settings.roster_users}
-    created = {name: ns for name, ns in projects.items() if ns in present}
+    created = {name: ns for name, ns in projects.items() if env.namespace_exists(snap, ns)}
     if not created:
         return passed(f"no roster student has a pre-created Canopy project ({snap.profile.namespaces.canopy}): nothing to run")
     broken, converging = [], []
@@ -404,31 +403,25 @@ def parse_model_urls(values: list[str]) -> tuple[tuple[str, str], ...]:
 def run_smoke(settings: Settings, *, transport: httpx.BaseTransport | None = None) -> Report:
     """Grade the lab environment. A credential the API server refuses, or no cluster, makes every check `error`."""
     from maas_lab.engine.runner import run
-    from maas_lab.errors import ProfileError
+    from maas_lab.evidence.collector import live_source
     from maas_lab.evidence.http import make_client
-    from maas_lab.evidence.kube import KubeClient
+    from maas_lab.evidence.retry import Deadline
     from maas_lab.evidence.snapshot import Snapshot
-    from maas_lab.profile import load_profile
+    from maas_lab.grading import resolve_profile
 
-    deadline = time.monotonic() + settings.timeout
-    failure: CollectError | None = None
-    try:
-        profile = load_profile(settings.profile)
-    except ProfileError as exc:
-        profile = load_profile("ai501").model_copy(update={"name": settings.profile})
-        failure = CollectError(str(exc), hint="Fix the profile file (see `maas-lab --help` and the rubric).")
+    profile, failure = resolve_profile(settings)
     known = {n for m in profile.shared_models for n in (m.isvc, m.served_name)}
     for name, _ in settings.model_urls:
         if name not in known:
             raise UsageError(f"--model-url {name}=…: not a shared model of profile {profile.name} ({', '.join(sorted(known))})")
-    kube = None
-    if failure is None:
-        try:
-            kube = KubeClient.from_kubeconfig(settings.kubeconfig, settings.context, timeout=settings.request_timeout)
-        except CollectError as exc:
-            failure = exc
-    http = make_client(verify=settings.verify, timeout=settings.request_timeout, transport=transport)
-    snapshot = Snapshot(settings, profile, kube=kube, http=http)
+    started = time.monotonic()
+    deadline = Deadline.after(settings.timeout)  # bounds every request in flight, as for `check`
+    http = make_client(verify=settings.verify, timeout=settings.request_timeout, transport=transport, deadline=deadline)
+    source, no_cluster = live_source(settings, http, own_http=True, deadline=deadline)
+    failure = failure or no_cluster
+    snapshot = Snapshot(settings, profile, source=source)
+    if source.kube is not None and source.kube.insecure:
+        snapshot.note("the kubeconfig skips TLS verification of the API server")
     try:
         if failure is None:
             try:
@@ -436,7 +429,9 @@ def run_smoke(settings: Settings, *, transport: httpx.BaseTransport | None = Non
             except CollectError as exc:
                 failure = exc
         verbose.phase("connect/preflight")
-        report = run([GROUP], snapshot, profile, only=env_check_ids(settings), preflight_error=failure, deadline=deadline)
+        report = run(
+            [GROUP], snapshot, profile, only=env_check_ids(settings), preflight_error=failure, deadline=started + settings.timeout
+        )
         verbose.phase("checks", reads_inside=True)
         return replace(report, target=_target(snapshot, profile.name, failure is None))
     finally:

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 LOGGER = logging.getLogger("maas_lab")
@@ -106,27 +106,22 @@ def without_userinfo(value: str) -> str:
 # -- where the kubeconfig came from -------------------------------------------------------------------------
 
 
-def kubeconfig(used: str, given: str | None, context: str | None) -> None:
-    """The kubeconfig file, the context and the kubeconfig user entry it names, and where each choice came from."""
+def kubeconfig(files: list[str], option: str | None, context: str | None, configs: list[dict[str, Any]]) -> None:
+    """The kubeconfig file(s), the context and the kubeconfig user entry it names, and where each choice came from.
+
+    `option` is where the files came from ("--kubeconfig", "KUBECONFIG", or None for the default file); like
+    kubectl, the first file to set a current-context or to define a context wins.
+    """
     if not enabled():
         return
-    env = os.environ.get("KUBECONFIG")
-    if given:  # the CLI passes KUBECONFIG through the same parameter as --kubeconfig
-        found("kubeconfig", used, "KUBECONFIG" if env and env == given else "--kubeconfig")
-    else:
-        found("kubeconfig", used, "KUBECONFIG" if env else "the default location")
-    try:
-        import yaml
-
-        with open(used, encoding="utf-8") as handle:
-            config = yaml.safe_load(handle) or {}
-        name = context or str(config.get("current-context") or "")
-        entry = next((c.get("context") or {} for c in config.get("contexts") or [] if c.get("name") == name), {})
-    except Exception:  # the loader proper reports a broken file; -v only describes a good one
-        return
+    found("kubeconfig", ", ".join(files), option or "the default location")
+    name = context or next((str(c["current-context"]) for c in configs if c.get("current-context")), "")
     found("context", name or "none", "--context" if context else "the kubeconfig's current-context")
-    if entry.get("user"):
-        found("kubeconfig user entry", entry["user"], f"context {name}")
+    entries = (e for c in configs for e in c.get("contexts") or [] if e.get("name") == name)
+    entry: dict[str, Any] = next(entries, {})
+    user = (entry.get("context") or {}).get("user")
+    if user:
+        found("kubeconfig user entry", user, f"context {name}")
 
 
 def in_cluster() -> None:
