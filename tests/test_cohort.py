@@ -222,6 +222,17 @@ def test_shards_hold_every_student_exactly_once(
     rows = [RosterRow(u) for u in users]
     assert [r.user for r in shard_of(rows, 1, 3)] == users[:3]
 
+    # the shards merged equal one unsharded run of the same roster
+    merged, whole = tmp_path / "merged", tmp_path / "whole"
+    result = CliRunner().invoke(app, ["gradebook", "merge", *(str(tmp_path / f"shard{i}") for i in range(1, 4)), "--out", str(merged)])
+    assert result.exit_code == 0, result.stderr
+    args = ["grade", "--roster", str(roster), "--out", str(whole), "--lessons", "1", "--kubeconfig", str(admin.kubeconfig)]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert (merged / "gradebook.csv").read_text() == (whole / "gradebook.csv").read_text()
+    graded = {u: {i: (c["status"], c["message"], c["points"]) for i, c in checks(r).items()} for u, r in read_students(whole).items()}
+    assert {u: {i: (c["status"], c["message"], c["points"]) for i, c in checks(r).items()} for u, r in read_students(merged).items()} == graded
+    assert json.loads((merged / "gradebook.json").read_text())["reports"].keys() == graded.keys()
+
 
 @pytest.mark.parametrize("text", ["0/3", "4/3", "a/3", "1/0", "1"])
 def test_a_bad_shard_is_a_usage_error(text: str, tmp_path: Path) -> None:
