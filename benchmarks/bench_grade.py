@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from maas_lab.roster import RosterRow, grade_roster
+from maas_lab.roster import Options, RosterRow, grade_roster
 from tests.fakes.kube_api import FakeOpenShift, add_standard_users
 from tests.fakes.litellm import FakeLiteLLM
 from tests.fakes.litemaas import FakeLiteMaaS
@@ -56,7 +56,7 @@ def main() -> None:
         base = lab.settings(kubeconfig=str(admin), litemaas_url=litemaas.url, litellm_url=litellm.url)
         rows = [RosterRow("user1") for _ in range(1)] + [RosterRow(f"student{i}") for i in range(args.students - 1)]
         started = time.perf_counter()
-        book = grade_roster(base, rows, [1, 2, 3, 4, 5], Path(tmp) / "grades", jobs=args.jobs)
+        book = grade_roster(base, rows, [1, 2, 3, 4, 5], Path(tmp) / "grades", options=Options(jobs=args.jobs))
         elapsed = time.perf_counter() - started
         print(f"grade, {len(rows)} roster rows, {args.jobs} at once: {elapsed:.2f} s ({elapsed / len(rows) * 1000:.0f} ms a student), "
               f"{len(book.reports)} reports written")

@@ -7,9 +7,11 @@
         ├── ClusterUnreachable    DNS, refused connection, timeout on the API server
         ├── CredentialsRejected   the grader's own cluster credentials got a 401        → exit 3
         ├── Forbidden             a 403 the setup does not explain (names the permission)
+        ├── ApiServerError        the API server answered 5xx or 429 (after one retry)
         ├── ServiceUnreachable    DNS, refused connection or timeout on LiteMaaS/LiteLLM
         ├── TLSVerifyFailed       certificate verification failed (hint: --ca-bundle)
-        └── ServiceError          an unexpected answer from LiteMaaS or LiteLLM
+        ├── ServiceError          an unexpected answer from LiteMaaS or LiteLLM
+        └── RunTimedOut           the run's --timeout ran out (before or during a request)
 
 Messages never contain secret values: they are built from names, hosts and status codes only.
 """
@@ -52,6 +54,10 @@ class Forbidden(CollectError):
     hint = "The grader's credentials lack a read permission; ask your instructor."
 
 
+class ApiServerError(CollectError):
+    hint = "The API server had a problem of its own (not your work); rerun in a minute."
+
+
 class ServiceUnreachable(CollectError):
     hint = "The service did not answer; check the Route/URL, or pass --litemaas-url / --litellm-url."
 
@@ -62,3 +68,7 @@ class TLSVerifyFailed(CollectError):
 
 class ServiceError(CollectError):
     hint = "The service answered unexpectedly; retry, and tell your instructor if it persists."
+
+
+class RunTimedOut(CollectError):
+    hint = "The run's --timeout ran out; rerun with a larger --timeout."

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 from importlib import resources
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from maas_lab.errors import ProfileError, UsageError
 
@@ -85,11 +86,29 @@ class GitOps(_Strict):
 
 
 class Points(BaseModel):
-    """`required` and `bonus` per check; any other key is a check id with its own points."""
+    """`required` and `bonus` per check; any other key is a check id with its own points (a number ≥ 0)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
     required: float = Field(default=2, ge=0)
     bonus: float = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _per_check(self) -> Points:
+        extra = self.model_extra or {}
+        if not extra:
+            return self
+        from maas_lab.engine.registry import load_checks  # the checks import this module: load them lazily
+
+        known = set(load_checks())
+        unknown = sorted(str(key) for key in extra if key not in known)
+        if unknown:
+            guesses = sorted({g for key in unknown for g in difflib.get_close_matches(key, known, n=2, cutoff=0.6)})
+            closest = f"; closest check ids: {', '.join(guesses)}" if guesses else ""
+            raise ValueError(f"unknown check id(s) {', '.join(unknown)}{closest}")
+        for key, value in extra.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+                raise ValueError(f"points for {key} must be a number ≥ 0, not {str(value)[:40]!r}")
+        return self
 
     def for_check(self, check_id: str, *, required: bool) -> float:
         extra = self.model_extra or {}
@@ -131,6 +150,8 @@ def load_profile(name_or_path: str | None) -> Profile:
         path = Path(name_or_path)
         try:
             text = path.read_text("utf-8")
+        except UnicodeDecodeError:
+            raise ProfileError(f"profile {path} is not UTF-8 text") from None
         except OSError as exc:
             raise UsageError(
                 f"cannot read profile {name_or_path!r}: {exc.strerror or exc}; built-in profiles: {', '.join(BUILTIN_PROFILES)}"
@@ -139,7 +160,7 @@ def load_profile(name_or_path: str | None) -> Profile:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ProfileError(f"{source} is not valid YAML: {exc}") from None
+        raise ProfileError(_one_line(f"{source} is not valid YAML: {_yaml_problem(exc)}")) from None
     if not isinstance(data, dict):
         raise ProfileError(f"{source} must be a YAML mapping")
     try:
@@ -148,4 +169,16 @@ def load_profile(name_or_path: str | None) -> Profile:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()[:8]
         )
-        raise ProfileError(f"{source} does not validate: {problems}") from None
+        raise ProfileError(_one_line(f"{source} does not validate: {problems}")) from None
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's message spans lines (it quotes the text); keep the problem and where it is."""
+    problem = getattr(error, "problem", None) or type(error).__name__
+    mark = getattr(error, "problem_mark", None)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else str(problem)
+
+
+def _one_line(message: str) -> str:
+    """Error messages are one line on stderr, whatever names or values the file held."""
+    return " ".join(message.split())

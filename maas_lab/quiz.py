@@ -39,11 +39,28 @@ class Quiz(BaseModel):
 @dataclass(frozen=True)
 class Graded:
     question: Question
-    given: str | None
+    given: str | None  # None: the question was left unanswered
 
     @property
     def correct(self) -> bool:
         return self.given == self.question.answer
+
+
+@dataclass(frozen=True)
+class Outcome:
+    graded: list[Graded]
+    total: int
+    stopped_by: str | None = None  # "eof" (Ctrl-D, or the input ended) or "interrupt" (Ctrl-C) before the end
+
+    @property
+    def right(self) -> int:
+        return sum(1 for g in self.graded if g.correct)
+
+
+def choice_of(text: str, question: Question) -> str | None:
+    """The choice a typed answer names, whatever its case: `B`, `b`, ` b) ` → `b`; None when it names none."""
+    wanted = text.strip().rstrip(").").strip().lower()
+    return next((letter for letter in question.choices if letter.lower() == wanted), None)
 
 
 def load_quiz(lesson: int) -> Quiz:
@@ -76,20 +93,37 @@ def load_answers(path: Path, quiz: Quiz) -> dict[str, str]:
     for key, value in data.items():
         if str(key) not in known:
             raise UsageError(f"answers file {path}: unknown question id {key!r} (ids: {', '.join(known)})")
-        letter = str(value).strip().lower()
-        if letter not in known[str(key)].choices:
+        letter = choice_of(str(value), known[str(key)])
+        if letter is None:
             raise UsageError(f"answers file {path}: {key}: {value!r} is not one of {', '.join(known[str(key)].choices)}")
         answers[str(key)] = letter
     return answers
 
 
-def run_quiz(quiz: Quiz, ask: Callable[[Question], str | None], show: Callable[[Graded], None]) -> list[Graded]:
-    graded = []
+def run_quiz(quiz: Quiz, ask: Callable[[Question], str | None], show: Callable[[Graded], None]) -> Outcome:
+    """Ask every question; Ctrl-D or Ctrl-C in `ask` ends the quiz early with the score of what was answered."""
+    graded: list[Graded] = []
     for question in quiz.questions:
-        result = Graded(question, ask(question))
+        try:
+            given = ask(question)
+        except EOFError:
+            return Outcome(graded, len(quiz.questions), "eof")
+        except KeyboardInterrupt:
+            return Outcome(graded, len(quiz.questions), "interrupt")
+        result = Graded(question, given)
         show(result)
         graded.append(result)
-    return graded
+    return Outcome(graded, len(quiz.questions))
 
 
-__all__ = ["Graded", "Question", "Quiz", "ValidationError", "load_answers", "load_quiz", "run_quiz"]
+def ask_in_terminal(question: Question, read: Callable[[str], str], warn: Callable[[str], None]) -> str:
+    """Ask until the answer names a choice (any case); EOFError and KeyboardInterrupt go to the caller."""
+    letters = "/".join(question.choices)
+    while True:
+        letter = choice_of(read(f"Your answer [{letters}]: "), question)
+        if letter is not None:
+            return letter
+        warn(f"Please answer with one of {', '.join(question.choices)}.")
+
+
+__all__ = ["Graded", "Outcome", "Question", "Quiz", "ValidationError", "ask_in_terminal", "load_answers", "load_quiz", "run_quiz"]

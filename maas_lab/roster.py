@@ -1,25 +1,36 @@
-"""`maas-lab grade --roster`: grade a cohort, one isolated run a student, the gradebook rewritten after each."""
+"""`maas-lab grade`: grade a class. One collection for the cohort, students graded concurrently under one bound,
+each with its own deadline; each student's file written when done, the aggregates at most every 2 s.
+"""
 
 from __future__ import annotations
 
 import csv
-import html
 import io
-import json
+import os
+import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
-from maas_lab.engine.model import Outcome, Report, Status
-from maas_lab.engine.registry import id_sort_key, load_checks
-from maas_lab.errors import MaasLabError, UsageError
-from maas_lab.files import write_atomically
-from maas_lab.grading import could_not_grade, grade
+from maas_lab import verbose
+from maas_lab.engine.model import Outcome, Report
+from maas_lab.errors import CollectError, MaasLabError, UsageError
+from maas_lab.evidence.bundle import read_bundle
+from maas_lab.evidence.cohort import Cohort
+from maas_lab.evidence.collector import live_source
+from maas_lab.evidence.http import make_client
+from maas_lab.evidence.kube import KubeClient
+from maas_lab.evidence.sources import LiveSource, Source
+from maas_lab.gradebook import read_students, write_aggregates, write_student
+from maas_lab.grading import could_not_grade, grade_bundle, grade_source, resolve_profile
+from maas_lab.profile import load_profile
 from maas_lab.report.json_ import report_to_dict
 from maas_lab.settings import Settings
 
@@ -67,7 +78,8 @@ def read_roster(path: Path) -> list[RosterRow]:
         if not isinstance(raw, dict):
             raise UsageError(f"roster {path}, {where} {number}: not a mapping")
         values = {str(k).strip(): (str(v).strip() if v is not None else "") for k, v in raw.items()}
-        unknown = sorted(set(values) - set(ROSTER_FIELDS))
+        # a column name may hold any character (a newline, say): quote the odd ones so the message stays one line
+        unknown = sorted(name if name.isprintable() else repr(name) for name in set(values) - set(ROSTER_FIELDS))
         if unknown:
             raise UsageError(
                 f"roster {path}, {where} {number}: unknown column(s) {', '.join(unknown)} (known: {', '.join(ROSTER_FIELDS)})"
@@ -100,108 +112,141 @@ def settings_for(base: Settings, row: RosterRow) -> Settings:
     )
 
 
-class Gradebook:
-    """The files in --out DIR; every write is atomic, so an interrupted run leaves valid files."""
+# -- shards -------------------------------------------------------------------------------------------------
 
-    def __init__(self, directory: Path, lessons: list[int]) -> None:
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`I/N` (1-based), or `auto/N` with I from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job, 0-based)."""
+    index, _, count = text.partition("/")
+    try:
+        total = int(count)
+        number = int(os.environ["JOB_COMPLETION_INDEX"]) + 1 if index == "auto" else int(index)
+    except KeyError:
+        raise UsageError("--shard auto/N needs JOB_COMPLETION_INDEX (set by an Indexed Job)") from None
+    except ValueError:
+        raise UsageError(f"--shard {text}: expected I/N such as 2/4 (or auto/N)") from None
+    if total < 1 or not 1 <= number <= total:
+        raise UsageError(f"--shard {text}: I must be between 1 and N")
+    return number, total
+
+
+def shard_of(rows: list[RosterRow], number: int, total: int) -> list[RosterRow]:
+    """The number-th of `total` contiguous slices of the roster sorted by user name (every row in exactly one)."""
+    ordered = sorted(rows, key=lambda r: r.user)
+    return ordered[(number - 1) * len(ordered) // total : number * len(ordered) // total]
+
+
+# -- the gradebook ------------------------------------------------------------------------------------------
+
+AGGREGATE_INTERVAL = 2.0
+
+
+class Gradebook:
+    """The files in --out DIR. Each student's file is written when they are done (atomically); the aggregate
+    files at most every AGGREGATE_INTERVAL seconds and at the end, so the writes grow linearly with the class."""
+
+    def __init__(self, directory: Path, reports: dict[str, dict[str, Any]] | None = None) -> None:
         self.directory = directory
-        self.lessons = lessons
-        self.reports: dict[str, Report] = {}
-        self._lock = threading.Lock()
+        self.reports: dict[str, dict[str, Any]] = dict(reports or {})
+        self._written_at = 0.0
+        self._dirty = bool(self.reports)
         try:
             (directory / "students").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"cannot write the gradebook to {directory}: {exc.strerror or exc}") from None
 
-    def add(self, user: str, report: Report) -> None:
+    def add(self, user: str, report: dict[str, Any]) -> None:
+        self.reports[user] = report
+        self._dirty = True
+        self._guard(lambda: write_student(self.directory, user, report))
+
+    def flush(self, *, force: bool = False) -> None:
+        if force or (self._dirty and time.monotonic() - self._written_at >= AGGREGATE_INTERVAL):
+            self._guard(lambda: write_aggregates(self.directory, self.reports))
+            self._written_at = time.monotonic()
+            self._dirty = False
+
+    def _guard(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except OSError as exc:
+            raise UsageError(f"cannot write the gradebook to {self.directory}: {exc.strerror or exc}") from None
+
+    def tally(self) -> dict[str, int]:
+        return {o.value: sum(1 for r in self.reports.values() if r.get("outcome") == o.value) for o in Outcome}
+
+
+# -- the run ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress display shows after each student."""
+
+    user: str
+    report: dict[str, Any]
+    done: int
+    total: int
+    in_flight: int
+    tally: dict[str, int]
+
+
+GRACE = 2.0  # after a student's deadline, how long the run waits before abandoning them
+
+
+@dataclass
+class Options:
+    jobs: int = 8
+    resume: bool = False
+    save_evidence: bool = False
+    from_evidence: Path | None = None
+    transport: httpx.BaseTransport | None = None
+
+
+class Grader:
+    """Grades one roster row; the class-wide collection is made once and shared by every row that uses it."""
+
+    def __init__(self, base: Settings, lessons: list[int], out: Path, options: Options) -> None:
+        self.base = base
+        self.lessons = lessons
+        self.out = out
+        self.options = options
+        self.profile, self.profile_error = resolve_profile(base)
+        self.http = make_client(verify=base.verify, timeout=base.request_timeout, transport=options.transport)
+        self._cohort: Cohort | None = None
+        self._cohort_error: CollectError | None = None
+        self._lock = threading.Lock()
+
+    def cohort(self) -> tuple[Cohort | None, CollectError | None]:
         with self._lock:
-            self.reports[user] = report
-            try:
-                write_atomically(self.directory / "students" / f"{user}.json", _json(report_to_dict(report)))
-                self._rewrite()
-            except OSError as exc:
-                raise UsageError(f"cannot write the gradebook to {self.directory}: {exc.strerror or exc}") from None
+            if self._cohort is None and self._cohort_error is None:
+                try:
+                    kube = KubeClient.from_kubeconfig(self.base.kubeconfig, self.base.context, timeout=self.base.request_timeout)
+                    self._cohort = Cohort(kube, self.http)
+                except CollectError as exc:
+                    self._cohort_error = exc
+            return self._cohort, self._cohort_error
 
-    def _check_ids(self) -> list[str]:
-        return sorted((c.id for c in load_checks().values() if c.lesson in self.lessons), key=id_sort_key)
-
-    def _rewrite(self) -> None:
-        ids = self._check_ids()
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["user", "outcome", "score", "max_score", *ids])
-        for user in sorted(self.reports):
-            report = self.reports[user]
-            cells = {r.check.id: ("" if r.status is Status.ERROR else f"{r.points:g}") for r in report.results}
-            writer.writerow([user, report.outcome.value, f"{report.score:g}", f"{report.max_score:g}", *(cells.get(i, "") for i in ids)])
-        write_atomically(self.directory / "gradebook.csv", buffer.getvalue())
-        body = {"reports": {u: report_to_dict(self.reports[u]) for u in sorted(self.reports)}}
-        write_atomically(self.directory / "gradebook.json", _json(body))
-        write_atomically(self.directory / "report.html", render_html(self.reports, ids))
-
-
-def _json(value: Any) -> str:
-    # the same encoding as `--format json` (evidence may hold timestamps)
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n"
-
-
-
-
-def render_html(reports: dict[str, Report], ids: list[str]) -> str:
-    """A self-contained page: per-check distribution across the cohort, then one row a student."""
-    checks = load_checks()
-    total = len(reports)
-    outcomes = {o: sum(1 for r in reports.values() if r.outcome is o) for o in Outcome}
-    rows = []
-    for check_id in ids:
-        statuses = [next((x.status for x in r.results if x.check.id == check_id), None) for r in reports.values()]
-        counts = {s: statuses.count(s) for s in Status}
-        share = (counts[Status.PASS] / total * 100) if total else 0.0
-        cells = "".join(f"<td>{counts[s]}</td>" for s in Status)
-        rows.append(
-            f"<tr><td><code>{html.escape(check_id)}</code></td><td>{html.escape(checks[check_id].title)}</td>{cells}"
-            f'<td><div class="bar"><span style="width:{share:.0f}%"></span></div> {share:.0f}%</td></tr>'
+    def grade(self, row: RosterRow) -> Report:
+        verbose.restart_clock()  # each student runs on a thread of its own: their phases start here
+        settings = settings_for(self.base, row)
+        if self.options.from_evidence is not None:
+            return grade_bundle(self.options.from_evidence / f"{row.user}.json.gz", settings, self.lessons)
+        failure: CollectError | None
+        if settings.on_behalf:
+            cohort, failure = self.cohort()
+            source: Source = cohort.view() if cohort is not None else LiveSource(None, self.http, own_http=False)
+        else:  # the row's own kubeconfig/context: today's per-namespace reads with that credential
+            source, failure = live_source(settings, self.http, own_http=False)
+        evidence = self.out / "evidence" if self.options.save_evidence else None
+        return grade_source(
+            settings, self.lessons, source, profile=self.profile, profile_error=self.profile_error, failure=failure, evidence=evidence
         )
-    students = []
-    for user in sorted(reports):
-        report = reports[user]
-        by_id = {x.check.id: x for x in report.results}
-        # one cell a column of `ids`, so a report without some check never shifts the others
-        marks = "".join(
-            f'<td class="{x.status.value}" title="{html.escape(x.message)}">{"" if x.status is Status.ERROR else f"{x.points:g}"}</td>'
-            if (x := by_id.get(check_id))
-            else "<td></td>"
-            for check_id in ids
-        )
-        students.append(
-            f"<tr><td>{html.escape(user)}</td><td class='{report.outcome.value}'>{report.outcome.value}</td>"
-            f"<td>{report.score:g}/{report.max_score:g}</td>{marks}</tr>"
-        )
-    status_heads = "".join(f"<th>{s.value}</th>" for s in Status)
-    id_heads = "".join(f"<th><code>{html.escape(i)}</code></th>" for i in ids)
-    summary = ", ".join(f"{n} {o.value}" for o, n in outcomes.items())
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>maas-lab gradebook</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}} table{{border-collapse:collapse;margin:1rem 0}}
-td,th{{border:1px solid #ccc;padding:.25rem .5rem;font-size:.85rem}} th{{background:#f3f3f3}}
-.bar{{display:inline-block;width:120px;height:.7rem;background:#eee;vertical-align:middle}}
-.bar span{{display:block;height:100%;background:#3c8d40}}
-.pass{{background:#e4f4e4}} .fail{{background:#fbe3e3}} .skip{{background:#fff7db}} .pending{{background:#e3f1fb}}
-.error,.could_not_grade{{background:#efe3fb}}
-</style></head><body>
-<h1>maas-lab gradebook</h1>
-<p>{total} student(s): {html.escape(summary)}.</p>
-<h2>Per check</h2>
-<table><tr><th>check</th><th>title</th>{status_heads}<th>passed</th></tr>
-{''.join(rows)}
-</table>
-<h2>Per student</h2>
-<table><tr><th>user</th><th>outcome</th><th>score</th>{id_heads}</tr>
-{''.join(students)}
-</table>
-</body></html>
-"""
+
+    def close(self) -> None:
+        self.http.close()
+        if self._cohort is not None:
+            self._cohort.close()
 
 
 def grade_roster(
@@ -210,35 +255,78 @@ def grade_roster(
     lessons: list[int],
     out: Path,
     *,
-    jobs: int = 4,
-    progress: Callable[[str, Report], None] | None = None,
+    options: Options | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> Gradebook:
-    """Grade every row (bounded concurrency); one student's failure never stops the others."""
-    book = Gradebook(out, lessons)
+    """Grade every row, `jobs` at a time. One student's failure never stops the others; a student past their
+    deadline (--timeout) is recorded as not graded and abandoned, not awaited. Ctrl-C (KeyboardInterrupt)
+    leaves valid files: the aggregates are written before it propagates."""
+    options = options or Options()
+    if options.from_evidence is not None:  # a bundle of another schema or profile: refused before anything is graded
+        profile = load_profile(base.profile)
+        for row in rows:
+            read_bundle(options.from_evidence / f"{row.user}.json.gz", profile)
+    # --resume on a folder no run has written yet simply grades everyone
+    done_before = read_students(out) if options.resume and (out / "students").is_dir() else {}
+    book = Gradebook(out, {u: r for u, r in done_before.items() if u in {row.user for row in rows}})
+    pending = deque(row for row in rows if row.user not in book.reports)
+    total = len(rows)
+    grader = Grader(base, lessons, out, options)
+    finished: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+    running: dict[str, tuple[float, Settings]] = {}
 
-    def one(row: RosterRow) -> tuple[str, Report]:
-        settings = settings_for(base, row)
+    def work(row: RosterRow, settings: Settings) -> None:
         try:
-            return row.user, grade(settings, lessons)
+            report = grader.grade(row)
         except MaasLabError as exc:
-            return row.user, could_not_grade(settings, lessons, str(exc))
+            report = could_not_grade(settings, lessons, str(exc))
         except Exception as exc:  # isolate: a crash for one student is recorded, not fatal
-            return row.user, could_not_grade(settings, lessons, f"internal error: {type(exc).__name__}")
+            report = could_not_grade(settings, lessons, f"internal error: {type(exc).__name__}")
+        finished.put((row.user, report_to_dict(report)))
 
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    def record(user: str, report: dict[str, Any]) -> None:
+        running.pop(user, None)
+        book.add(user, report)
+        if progress is not None:
+            progress(Progress(user, report, len(book.reports), total, len(running), book.tally()))
+        book.flush()
+
     try:
-        futures = [pool.submit(one, row) for row in rows]
-        for future in as_completed(futures):
-            user, report = future.result()
-            book.add(user, report)
-            if progress:
-                progress(user, report)
-    except BaseException:  # Ctrl-C or an unwritable gradebook: what is written stays valid; the rest is not started
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
+        while pending or running:
+            while pending and len(running) < options.jobs:
+                row = pending.popleft()
+                settings = settings_for(base, row)
+                running[row.user] = (time.monotonic() + settings.timeout + GRACE, settings)
+                # daemon: a student whose services hang must not keep the process alive (Ctrl-C, the end of the run)
+                threading.Thread(target=work, args=(row, settings), name=f"grade-{row.user}", daemon=True).start()
+            try:
+                user, report = finished.get(timeout=0.2)
+            except queue.Empty:
+                pass
+            else:
+                if user in running:  # a result after the deadline is dropped: the student was already recorded
+                    record(user, report)
+            now = time.monotonic()
+            for user, (deadline, settings) in list(running.items()):
+                if now > deadline:
+                    message = f"grading {user} did not finish within --timeout {settings.timeout:g} s (a service did not answer)"
+                    record(user, report_to_dict(could_not_grade(settings, lessons, message)))
+            book.flush()
+    finally:  # also on Ctrl-C: whatever is graded is in the aggregates
+        book.flush(force=True)
+        grader.close()
     return book
 
 
-def summary(book: Gradebook) -> dict[str, Any]:
-    return {o.value: sum(1 for r in book.reports.values() if r.outcome is o) for o in Outcome}
+def summary(book: Gradebook) -> dict[str, int]:
+    return book.tally()
+
+
+def evidence_rows(directory: Path) -> list[RosterRow]:
+    """One row a bundle in DIR (`<user>.json.gz`), for `grade --from-evidence DIR` without a roster."""
+    if not directory.is_dir():
+        raise UsageError(f"--from-evidence {directory}: not a directory of evidence bundles")
+    rows = [RosterRow(p.name[: -len(".json.gz")]) for p in sorted(directory.glob("*.json.gz"))]
+    if not rows:
+        raise UsageError(f"--from-evidence {directory}: no <user>.json.gz bundle in it")
+    return rows

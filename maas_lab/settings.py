@@ -7,10 +7,14 @@ the cluster, URLs from Routes) happens later, in the snapshot, for whatever is s
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from maas_lab.errors import UsageError
-from maas_lab.evidence.sensitive import Sensitive
+
+if TYPE_CHECKING:  # imported when used: the CLI's start-up does not pay for hashing helpers
+    from maas_lab.evidence.sensitive import Sensitive
 
 DEFAULT_RUN_TIMEOUT = 120.0
 
@@ -29,6 +33,10 @@ class Settings:
     timeout: float = DEFAULT_RUN_TIMEOUT
     api_key_env: str | None = None
     on_behalf: bool = False  # roster rows without credentials: the invoking credentials grade `user`
+    # `smoke` only: the student whose permissions are reviewed, the class to look for, model URLs by name
+    sample_user: str | None = None
+    roster_users: tuple[str, ...] = ()
+    model_urls: tuple[tuple[str, str], ...] = ()
 
     @property
     def verify(self) -> bool | str:
@@ -42,6 +50,8 @@ class Settings:
 
     def student_api_key(self) -> Sensitive | None:
         """The key in the variable named by --api-key-env (a key is never a flag value)."""
+        from maas_lab.evidence.sensitive import Sensitive
+
         if not self.api_key_env:
             return None
         value = os.environ.get(self.api_key_env, "").strip()
@@ -56,12 +66,47 @@ class Settings:
 def validate(settings: Settings) -> Settings:
     if settings.ca_bundle and not os.path.isfile(settings.ca_bundle):
         raise UsageError(f"--ca-bundle {settings.ca_bundle}: no such file")
-    if settings.timeout <= 0:
+    if settings.ca_bundle:
+        from maas_lab.evidence.http import tls_context  # only grading commands validate: start-up stays light
+
+        tls_context(settings.ca_bundle)  # a file that is not PEM is a usage error now, not a traceback later
+    if not settings.timeout > 0 or settings.timeout == float("inf"):
         raise UsageError("--timeout must be a positive number of seconds")
     for name in ("litemaas_url", "litellm_url"):
         url = getattr(settings, name)
-        if url and not url.startswith(("http://", "https://")):
-            raise UsageError(f"--{name.replace('_', '-')} must start with http:// or https://")
-    if settings.cluster_domain and settings.cluster_domain.startswith(("http://", "https://")):
-        raise UsageError("--cluster-domain takes a domain such as apps.example.com, not a URL")
+        if url is not None:
+            _check_url(f"--{name.replace('_', '-')}", url)
+    domain = settings.cluster_domain
+    if domain is not None:
+        if domain.startswith(("http://", "https://")):
+            raise UsageError("--cluster-domain takes a domain such as apps.example.com, not a URL")
+        if not _DOMAIN.fullmatch(domain):
+            raise UsageError(f"--cluster-domain {domain!r} is not a domain name such as apps.example.com")
     return settings
+
+
+def warnings_for(settings: Settings) -> list[str]:
+    """Settings that are allowed but probably wrong: one line each, for stderr."""
+    domain = settings.cluster_domain
+    if domain and not domain.lower().startswith("apps."):
+        return [
+            f"--cluster-domain {domain} does not start with `apps.`; Route hosts are <name>-<namespace>.{domain}"
+            f" (the apps domain usually is apps.{domain})"
+        ]
+    return []
+
+
+_DOMAIN = re.compile(r"(?=.{1,253}\Z)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
+
+
+def _check_url(option: str, url: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"{option} must start with http:// or https://")
+    import httpx  # only grading commands validate: start-up stays light
+
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        raise UsageError(f"{option} {url!r} is not a valid URL") from None
+    if not parsed.host:
+        raise UsageError(f"{option} {url!r} names no host")

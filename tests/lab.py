@@ -47,6 +47,7 @@ class Lab:
         self.litellm = litellm
         self.kubeconfig = kubeconfig
         self.world: World | None = None
+        self.route_redirects: dict[str, str] = {}  # service ("litemaas", "litellm") → another server, for TLS faults
 
     def load(self, world: World) -> None:
         self.world = world
@@ -61,10 +62,12 @@ class Lab:
     def routes(self) -> dict[str, str]:
         assert self.world is not None
         suffix = f"{self.world.user}-maas.{self.world.domain}"
+        litemaas = self.route_redirects.get("litemaas", self.litemaas.url)
+        litellm = self.route_redirects.get("litellm", self.litellm.url)
         return {
-            f"litemaas-{suffix}": self.litemaas.url,
-            f"litemaas-litellm-{suffix}": self.litellm.url,
-            f"litellm-{suffix}": self.litellm.url,  # the Kustomize recipe's LiteLLM Route
+            f"litemaas-{suffix}": litemaas,
+            f"litemaas-litellm-{suffix}": litellm,
+            f"litellm-{suffix}": litellm,  # the Kustomize recipe's LiteLLM Route
         }
 
     def settings(self, **overrides: Any) -> Settings:

@@ -11,6 +11,8 @@ import csv
 import json
 import re
 import socket
+import threading
+import time
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
@@ -117,7 +119,7 @@ def read_report(format_: str, text: str) -> tuple[str | None, dict[str, str]]:
         rows = re.findall(r"^\| \S+ \| `([\w.-]+)` \| (\w+) \|", text, re.MULTILINE)
         return outcome.group(1), dict(rows)
     assert format_ == "table"
-    total = re.search(r"Total: [\d.]+/[\d.]+ — (PASS|FAIL|COULD NOT GRADE)", text)
+    total = re.search(r"Total: [\d.]+/[\d.]+(?: \+[\d.]+ bonus)? — (PASS|FAIL|COULD NOT GRADE)", text)
     assert total, text[-400:]
     rows = re.findall(r"^│ \S │ ([\w.-]+)\s+│ (PASS|FAIL|SKIP|PENDING|ERROR):", text, re.MULTILINE)
     return OUTCOME_WORDS[total.group(1)], {check: status.lower() for check, status in rows}
@@ -217,7 +219,10 @@ def test_rejected_credentials_exit_3_with_a_report(lab: Lab, tmp_path: Path, for
     assert result.exit_code == 3, result.stderr
     outcome, statuses = read_report(format_, result.stdout)
     assert outcome in (None, "could_not_grade")
-    assert statuses == {check: "error" for check in LESSON_2}
+    if format_ in ("table", "markdown"):  # one line for the cause every check shares, not one row a check
+        assert f"{len(LESSON_2)} checks could not run" in result.stdout
+    else:
+        assert statuses == {check: "error" for check in LESSON_2}
     assert "401" in result.stdout
     assert "None" not in result.stdout  # the unknown user and domain are said so, not printed as None
     assert "Traceback" not in result.stderr
@@ -317,14 +322,6 @@ def test_the_student_key_is_tested_only_with_api_key_env(lab: Lab, world: World)
     assert checks["4.key-works"]["status"] == "pass" and checks["4.key-works"]["points"] == 1.0
 
 
-def test_smoke_on_a_ready_lab(lab: Lab) -> None:
-    smoke_checks = {c.id for c in load_checks().values() if c.smoke}
-    result = cli("smoke", "--kubeconfig", str(lab.kubeconfig), "--format", "json")
-    assert result.exit_code == 0, result.stdout + result.stderr
-    outcome, statuses = read_report("json", result.stdout)
-    assert outcome == "pass" and set(statuses) == smoke_checks
-
-
 def test_service_account_credentials_need_user(lab: Lab, tmp_path: Path) -> None:
     grader = kubeconfig_for(lab, tmp_path, "tok-grader")
     result = cli("check", "2", *against(lab, grader))
@@ -388,7 +385,7 @@ def test_explain_a_check() -> None:
     result = cli("explain", "2.routes")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith(f"2.routes — {check.title}")
-    assert check.lesson_ref in result.stdout
+    assert "maas-lab lesson 2 --section " + check.lesson_ref.partition("#")[2] in result.stdout
     assert check.hint in result.stdout
     assert "Deploy LiteMaaS" in result.stdout
 
@@ -551,7 +548,7 @@ def test_grade_a_roster(lab: Lab, tmp_path: Path, admin_kubeconfig: Path) -> Non
     assert result.stdout == ""
     assert "gradebook written to" in result.stderr
 
-    ids = sorted(load_checks(), key=lambda c: (int(c.split(".")[0]), c))
+    ids = sorted((c for c in load_checks() if c[0].isdigit()), key=lambda c: (int(c.split(".")[0]), c))
     with (out / "gradebook.csv").open(newline="", encoding="utf-8") as handle:
         header = next(csv.reader(handle))
     assert header[:4] == ["user", "outcome", "score", "max_score"]
@@ -573,7 +570,7 @@ def test_grade_a_roster(lab: Lab, tmp_path: Path, admin_kubeconfig: Path) -> Non
         assert json.loads((out / "students" / f"{user}.json").read_text("utf-8")) == report
     page = (out / "report.html").read_text("utf-8")
     assert page.startswith("<!doctype html>") and "user1" in page and "user2" in page and "2.routes" in page
-    assert not re.search(r"<script|<link|\b(src|href)=|@import|url\(", page)  # self-contained: nothing to fetch
+    assert not re.search(r"<link|\b(src|href)=|@import|url\(", page)  # self-contained: nothing to fetch (inline script is fine)
     assert not list(out.rglob(".*.tmp"))
 
 
@@ -649,28 +646,48 @@ def test_grade_into_a_path_that_is_a_file_exits_2(lab: Lab, tmp_path: Path, admi
     assert_usage_error(grade(lab, roster, roster, admin_kubeconfig), "cannot write the gradebook")
 
 
-def test_an_interrupted_grade_leaves_a_valid_gradebook(
+def test_an_interrupted_grade_leaves_a_valid_gradebook_and_resumes(
     lab: Lab, tmp_path: Path, admin_kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import _thread
+
     from maas_lab import roster as roster_module
 
-    real_grade = roster_module.grade
+    real_grade = roster_module.Grader.grade
+    graded: list[str] = []
+    interrupted: list[bool] = []
+    release = threading.Event()
 
-    def grade_until_user2(settings: Any, lessons: list[int]) -> Any:
-        if settings.user == "user2":
-            raise KeyboardInterrupt  # Ctrl-C while the second student is graded
-        return real_grade(settings, lessons)
+    def ctrl_c_during_user2(self: Any, row: Any) -> Any:
+        graded.append(row.user)
+        if row.user == "user2" and not interrupted:
+            interrupted.append(True)
+            _thread.interrupt_main()  # Ctrl-C while the second student is in flight ...
+            release.wait(30)  # ... whose services hang: abandoned, not awaited
+            raise RuntimeError("abandoned")  # and, once released, it reads nothing more
+        return real_grade(self, row)
 
-    monkeypatch.setattr(roster_module, "grade", grade_until_user2)
+    monkeypatch.setattr(roster_module.Grader, "grade", ctrl_c_during_user2)
     roster = tmp_path / "cohort.csv"
     roster.write_text("user\nuser1\nuser2\nuser3\n")
     out = tmp_path / "grades"
+    started = time.monotonic()
     result = grade(lab, roster, out, admin_kubeconfig, "--lessons", "1", "--jobs", "1")
+    release.set()
     assert result.exit_code == 130
+    assert time.monotonic() - started < 20, "the hung student was awaited"
     assert "interrupted" in result.stderr and "1 student(s) graded so far" in result.stderr
+    again = result.stderr.split("resume with: ")[1].split()
+    assert again[:2] == ["maas-lab", "grade"] and again[-1] == "--resume" and str(out) in again
     assert [row["user"] for row in read_csv(out / "gradebook.csv")] == ["user1"]
     assert set(json.loads((out / "gradebook.json").read_text("utf-8"))["reports"]) == {"user1"}
     assert sorted(p.name for p in (out / "students").iterdir()) == ["user1.json"]
+
+    graded.clear()
+    result = grade(lab, roster, out, admin_kubeconfig, "--lessons", "1", "--jobs", "1", "--resume")
+    assert result.exit_code == 0, result.stderr
+    assert graded == ["user2", "user3"]  # user1 was not graded again ...
+    assert [row["user"] for row in read_csv(out / "gradebook.csv")] == ["user1", "user2", "user3"]  # ... but counts
 
 
 def test_an_interrupted_check_exits_130(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:

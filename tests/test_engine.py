@@ -116,14 +116,14 @@ def test_cycles_are_refused() -> None:
 
 def test_registry_meta() -> None:
     """Unique ids, existing prerequisites, no cycles, a title, hint and evidence on every check."""
-    from maas_lab.engine.registry import load_checks
+    from maas_lab.engine.registry import group, load_checks
 
     checks = load_checks()
     runner.order_checks(list(checks), checks)
     for check in checks.values():
         assert check.title and check.hint and check.evidence, check.id
         assert all(need in checks for need in check.needs), check.id
-        assert check.lesson_ref.startswith(f"lessons/{check.lesson}-"), check.id
+        assert check.lesson_ref.startswith(group(check.lesson).file), check.id
 
 
 def test_student_work_missing_fails_and_prerequisite_missing_skips_naming_the_check(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
@@ -255,15 +255,21 @@ def test_registry_lookups() -> None:
     routes = registry.load_checks()["2.routes"]
     assert routes.lesson == 2 and routes.lesson_ref == "lessons/2-deploy-litemaas.md#step-4-install-with-helm"
     assert routes.title.startswith("Both Routes") and routes.description.startswith("Students and applications")
-    assert routes.needs == ("2.namespace",) and routes.required and not routes.smoke
-    assert registry.load_checks()["1.logged-in"].smoke and not registry.load_checks()["3.role-assigned"].required
+    assert routes.needs == ("2.namespace",) and routes.required
+    assert not registry.load_checks()["3.role-assigned"].required
+    api = registry.load_checks()["env.api-server"]
+    assert api.lesson == "env" and api.lesson_ref == "lessons/lab-environment.md#api-server"
+    assert registry.group("env").title == "Lab environment" and registry.group(2).title == "Deploy LiteMaaS"
+    assert list(registry.GROUPS) == ["env"] and len(registry.GROUPS) == 1
+    assert sorted(["env", 3, 1], key=registry.group_sort_key) == [1, 3, "env"]
 
 
 def test_a_duplicate_check_id_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     from maas_lab.engine import registry
 
     registry.load_checks()
-    monkeypatch.setattr(registry, "_REGISTERED", [*registry._REGISTERED, registry._REGISTERED[0]])
+    logged_in = next(entry for entry in registry._REGISTERED if entry[0] == "1.logged-in")
+    monkeypatch.setattr(registry, "_REGISTERED", [*registry._REGISTERED, logged_in])
     with pytest.raises(RuntimeError, match=r"duplicate check id 1\.logged-in"):
         registry.load_checks()
 

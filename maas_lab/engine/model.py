@@ -82,7 +82,7 @@ CheckFunction = Callable[["Snapshot"], Verdict]
 
 @dataclass(frozen=True)
 class Lesson:
-    number: int
+    number: int | str  # a lesson number, or the key of a group that is not a lesson ("env")
     title: str
     file: str  # path of the lesson text, relative to the repository root
 
@@ -90,7 +90,7 @@ class Lesson:
 @dataclass(frozen=True)
 class Check:
     id: str
-    lesson: int
+    lesson: int | str  # a lesson number, or a group key such as "env"
     title: str
     description: str
     function: CheckFunction
@@ -99,7 +99,6 @@ class Check:
     evidence: str
     needs: tuple[str, ...] = ()
     required: bool = True
-    smoke: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,9 +119,19 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class LessonReport:
-    lesson: int
+    lesson: int | str
     title: str
     checks: list[CheckResult]
+
+    @property
+    def label(self) -> str:
+        """`Lesson 2`, or a group's own title (`Lab environment`)."""
+        return f"Lesson {self.lesson}" if isinstance(self.lesson, int) else self.title
+
+    @property
+    def heading(self) -> str:
+        """`Lesson 2 — <its title>`, or a group's own title."""
+        return f"{self.label} — {self.title}" if isinstance(self.lesson, int) else self.title
 
     @property
     def score(self) -> float:

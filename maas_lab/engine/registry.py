@@ -5,37 +5,45 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Required, TypedDict, Unpack
+from typing import TYPE_CHECKING, Required, TypedDict, TypeVar, Unpack
 
 from maas_lab.engine.model import Check, CheckFunction, Lesson
 from maas_lab.errors import UsageError
+
+_Key = TypeVar("_Key", int, str)
 
 if TYPE_CHECKING:
     from maas_lab.profile import Profile
 
 
-# The package of the course being graded: it names its lessons (`LESSONS`) and its check modules (`MODULES`).
+# The package of the course being graded. It names its lessons (`LESSONS`), its check groups that are not lessons
+# (`GROUPS`, such as the lab environment that `maas-lab smoke` grades) and its check modules (`MODULES`).
 COURSE_PACKAGE = "maas_lab.lessons"
 
 
-class _CourseLessons(Mapping[int, Lesson]):
-    """The course's lessons, read from COURSE_PACKAGE when first asked."""
+class _FromCourse(Mapping[_Key, Lesson]):
+    """One of the course's mappings (`LESSONS`, `GROUPS`), read from COURSE_PACKAGE when first asked."""
 
-    def _lessons(self) -> Mapping[int, Lesson]:
-        lessons: Mapping[int, Lesson] = importlib.import_module(COURSE_PACKAGE).LESSONS
-        return lessons
+    def __init__(self, attribute: str) -> None:
+        self._attribute = attribute
 
-    def __getitem__(self, number: int) -> Lesson:
-        return self._lessons()[number]
+    def _mapping(self) -> Mapping[_Key, Lesson]:
+        mapping: Mapping[_Key, Lesson] = getattr(importlib.import_module(COURSE_PACKAGE), self._attribute)
+        return mapping
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._lessons())
+    def __getitem__(self, key: _Key) -> Lesson:
+        return self._mapping()[key]
+
+    def __iter__(self) -> Iterator[_Key]:
+        return iter(self._mapping())
 
     def __len__(self) -> int:
-        return len(self._lessons())
+        return len(self._mapping())
 
 
-LESSONS: Mapping[int, Lesson] = _CourseLessons()
+LESSONS: Mapping[int, Lesson] = _FromCourse[int]("LESSONS")
+GROUPS: Mapping[str, Lesson] = _FromCourse[str]("GROUPS")
+
 
 class CheckOptions(TypedDict, total=False):
     lesson_ref: Required[str]  # the anchor of the lesson section (`step-4-install-with-helm`)
@@ -43,7 +51,6 @@ class CheckOptions(TypedDict, total=False):
     evidence: Required[str]
     needs: tuple[str, ...]
     required: bool
-    smoke: bool
 
 
 # Registration only records (it runs at import); `load_checks` builds the Check records each time it is asked.
@@ -52,7 +59,8 @@ _REGISTERED: list[tuple[str, CheckOptions, CheckFunction]] = []
 
 def check(check_id: str, **options: Unpack[CheckOptions]) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check: `check("2.routes", lesson_ref=…, hint=…, evidence=…)(routes)`. The function's docstring:
-    first line the title students see, the rest why it matters. Points come from the profile."""
+    first line the title students see, the rest why it matters. Points come from the profile. An id's head is its
+    lesson number, or the key of a group that is not a lesson (`env.api-server`)."""
 
     def register(function: CheckFunction) -> CheckFunction:
         _REGISTERED.append((check_id, options, function))
@@ -62,7 +70,8 @@ def check(check_id: str, **options: Unpack[CheckOptions]) -> Callable[[CheckFunc
 
 
 def _build(check_id: str, options: CheckOptions, function: CheckFunction) -> Check:
-    lesson = int(check_id.split(".", 1)[0])
+    head = check_id.split(".", 1)[0]
+    lesson: int | str = int(head) if head.isdigit() else head
     doc = (function.__doc__ or "").strip()
     title, _, description = doc.partition("\n")
     return Check(
@@ -72,24 +81,42 @@ def _build(check_id: str, options: CheckOptions, function: CheckFunction) -> Che
         description=" ".join(description.split()),
         function=function,
         hint=options["hint"],
-        lesson_ref=f"{LESSONS[lesson].file}#{options['lesson_ref']}",
+        lesson_ref=f"{group(lesson).file}#{options['lesson_ref']}",
         evidence=options["evidence"],
         needs=options.get("needs", ()),
         required=options.get("required", True),
-        smoke=options.get("smoke", False),
     )
 
 
+def check_modules() -> tuple[str, ...]:
+    """The modules whose import registers the course's checks: the lessons', then the other groups'."""
+    modules: tuple[str, ...] = importlib.import_module(COURSE_PACKAGE).MODULES
+    return modules
+
+
 def load_checks() -> dict[str, Check]:
-    """Every check of the course, in the order the lessons teach them."""
-    for module in importlib.import_module(COURSE_PACKAGE).MODULES:
+    """Every check of the course, in the order the lessons teach them (the other groups after)."""
+    modules = check_modules()
+    for module in modules:
         importlib.import_module(module)
+    # In the course's module order, whichever module another import loaded first (`smoke` before the lessons).
+    rank = {module: index for index, module in enumerate(modules)}
     checks: dict[str, Check] = {}
-    for check_id, options, function in _REGISTERED:
+    for check_id, options, function in sorted(_REGISTERED, key=lambda entry: rank.get(entry[2].__module__, len(rank))):
         if check_id in checks:
             raise RuntimeError(f"duplicate check id {check_id}")
         checks[check_id] = _build(check_id, options, function)
     return checks
+
+
+def group(key: int | str) -> Lesson:
+    """The lesson, or the non-lesson group (`env`), that a check belongs to."""
+    return LESSONS[key] if isinstance(key, int) else GROUPS[key]
+
+
+def group_sort_key(key: int | str) -> tuple[int, str]:
+    """Lessons in order, then the other groups by name."""
+    return (key, "") if isinstance(key, int) else (99, key)
 
 
 def id_sort_key(check_id: str) -> tuple[int, str]:

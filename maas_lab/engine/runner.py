@@ -22,7 +22,7 @@ from maas_lab.engine.model import (
     failed,
     skipped,
 )
-from maas_lab.engine.registry import LESSONS, fill, filled, id_sort_key, load_checks, template_values
+from maas_lab.engine.registry import fill, filled, group, group_sort_key, id_sort_key, load_checks, template_values
 from maas_lab.errors import CollectError
 from maas_lab.evidence.services import Unavailable
 
@@ -97,7 +97,7 @@ def evaluate(check: Check, snapshot: Snapshot, checks: Mapping[str, Check] | Non
 
 
 def run(
-    lessons: list[int],
+    lessons: list[int] | list[str],
     snapshot: Snapshot,
     profile: Profile,
     *,
@@ -129,13 +129,13 @@ def run(
     shown = set(wanted)
     lesson_order = {check_id: index for index, check_id in enumerate(checks)}  # the order the lesson teaches them
     values = template_values(profile, snapshot.user_or_none)
-    for number in sorted({checks[c].lesson for c in shown}):
+    for number in sorted({checks[c].lesson for c in shown}, key=group_sort_key):
         results = [
             _result(checks[c], verdicts[c], profile, durations[c], snapshot, values)
             for c in sorted(shown, key=lambda c: lesson_order[c])
             if checks[c].lesson == number
         ]
-        reports.append(LessonReport(number, LESSONS[number].title, results))
+        reports.append(LessonReport(number, group(number).title, results))
     return Report(
         tool_version=__version__,
         generated_at=datetime.now(UTC).replace(microsecond=0),

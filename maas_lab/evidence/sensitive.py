@@ -28,8 +28,51 @@ def sha256_hex(value: str) -> str:
 
 def fingerprint_of(value: str) -> str:
     """`sk-Fz7K…#3f9c2a`: enough to tell keys apart, nothing to reuse."""
+    standin = parse_standin(value)
+    if standin is not None:  # a value from an evidence bundle: the same fingerprint as the live value had
+        prefix, digest, _length = standin
+        return f"{prefix[:7]}…#{digest[:6]}"
     prefix = value[:7] if value.startswith(("sk-", "ltm_")) else ""
     return f"{prefix}…#{sha256_hex(value)[:6]}"
+
+
+# -- stand-ins: what an evidence bundle keeps of a secret value ---------------------------------------------
+# `sk-Fz7K⟦sha256-<hex>-<length>⟧`: the public prefix, the SHA-256 and the length of the value, so that hash
+# comparisons and prefix rules give what the value gave, and nothing of the value can be recovered. No comma,
+# colon, quote or space inside, so it survives YAML, JSON and comma-separated lists unchanged.
+_STANDIN = re.compile(r"^(?P<prefix>[A-Za-z0-9_\-]*)⟦sha256-(?P<digest>[0-9a-f]{64})-(?P<length>[0-9]+)⟧$")
+
+
+def public_prefix(value: str) -> str:
+    """The part of a key that its service shows anyway (LiteMaaS lists `keyPrefix`, fingerprints show 7 chars)."""
+    if value.startswith("ltm_admin_"):
+        return "ltm_admin_"
+    if value.startswith(("sk-", "ltm_")) and len(value) >= 12:
+        return value[:7]
+    return ""
+
+
+def standin_of(value: str) -> str:
+    """The stand-in text of a secret value; entries of a comma-separated list each get their own."""
+    if "," in value:
+        return ",".join(standin_of(part) for part in value.split(","))
+    core = value.strip()
+    if not core or core in PUBLIC_WORDS or parse_standin(core) is not None:
+        return value
+    lead, trail = value[: len(value) - len(value.lstrip())], value[len(value.rstrip()) :]
+    return f"{lead}{public_prefix(core)}⟦sha256-{sha256_hex(core)}-{len(core)}⟧{trail}"
+
+
+def parse_standin(value: str) -> tuple[str, str, int] | None:
+    found = _STANDIN.match(value)
+    if found is None:
+        return None
+    return found["prefix"], found["digest"], int(found["length"])
+
+
+def standin_record(value: str) -> dict[str, Any]:
+    """The `{sha256, prefix, length}` form a bundle stores in place of a Secret value (`text`: the stand-in text)."""
+    return {"sha256": sha256_hex(value), "prefix": public_prefix(value.strip()), "length": len(value), "text": standin_of(value)}
 
 
 class Sensitive:
@@ -45,14 +88,15 @@ class Sensitive:
 
     @property
     def sha256(self) -> str:
-        return sha256_hex(self._value)
+        standin = parse_standin(self._value)
+        return standin[1] if standin is not None else sha256_hex(self._value)
 
     @property
     def fingerprint(self) -> str:
         return fingerprint_of(self._value)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sensitive) and other._value == self._value
+        return isinstance(other, Sensitive) and other.sha256 == self.sha256
 
     def __hash__(self) -> int:
         return hash(self.sha256)
@@ -77,6 +121,10 @@ class Redactor:
         if len(value) >= 6 and value not in PUBLIC_WORDS:
             self._values.add(value)
             self._values.add(base64.b64encode(value.encode()).decode())
+
+    def known(self) -> set[str]:
+        """Every value remembered so far (for the evidence bundle's scrubbing; never for output)."""
+        return set(self._values)
 
     def scrub(self, text: str) -> str:
         for value in sorted(self._values, key=len, reverse=True):

@@ -51,6 +51,8 @@ def error_message(answer: HttpAnswer) -> str:
 
 
 def expect_ok(answer: HttpAnswer, what: str, on_401: Callable[[], MaasLabError]) -> Any:
+    if answer.ok and not answer.is_json:  # a management API always answers JSON: anything else is its fault
+        raise ServiceError(f"{what} answered {answer.status} with something that is not JSON")
     if answer.ok:
         return answer.body
     if answer.status == 401:

@@ -1,58 +1,60 @@
-"""The snapshot: every piece of evidence a run reads, each read once and memoised.
+"""The snapshot: one student's evidence as the checks read it, each read once and memoised.
 
 Checks ask the snapshot and never open a connection themselves. Ten checks that look at the same Deployments
-cost one LIST; each distinct request (method, URL, query, credential) is made at most once per run.
+cost one LIST; each distinct request (method, URL, query, credential) is made at most once per run. Where the raw
+answers come from (the cluster, a class-wide collection, an evidence bundle) is the source's business
+(maas_lab.evidence.sources); the collector (maas_lab.evidence.collector) picks the source and fills the snapshot.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
 import httpx
 
-from maas_lab.errors import ClusterUnreachable, CollectError, Forbidden, UsageError
-from maas_lab.evidence.http import HttpAnswer, request
+from maas_lab import verbose
+from maas_lab.errors import ClusterUnreachable, Forbidden
+from maas_lab.evidence.discovery import discover_domain, user_of
+from maas_lab.evidence.http import HttpAnswer, make_client
 from maas_lab.evidence.install import Install, find_install
 from maas_lab.evidence.kube import ApiFailure, KubeClient, forbidden
 from maas_lab.evidence.litellm import LiteLLM
 from maas_lab.evidence.litemaas import LiteMaaS, StudentUser, usable_admin_key
 from maas_lab.evidence.sensitive import Redactor, Sensitive
-from maas_lab.evidence.services import CredentialRejected, NamespaceAbsent, Unavailable
+from maas_lab.evidence.services import NamespaceAbsent, Unavailable
+from maas_lab.evidence.sources import LiveSource, Source, http_key
+from maas_lab.evidence.student import StudentNotFound, find_student
 from maas_lab.profile import Profile
 from maas_lab.settings import Settings
 
 T = TypeVar("T")
-SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
+GROUPS = "/apis/user.openshift.io/v1/groups"
 # Secret keys that hold names and URLs, not secrets: they may appear in messages (everything else never does).
 NOT_SECRET_KEYS = frozenset(
     {"oauth-client-id", "oauth-issuer", "oauth-callback-url", "cors-origin", "username", "ui-username"}
 )
 
 
-class StudentNotFound(Unavailable):
-    """No LiteMaaS user matches the OpenShift user: the student never logged in."""
-
-
 class Snapshot:
+    """One student's evidence, as the checks read it."""
+
     def __init__(
         self,
         settings: Settings,
         profile: Profile,
         *,
-        kube: KubeClient | None,
-        http: httpx.Client,
+        source: Source | None = None,
+        kube: KubeClient | None = None,
+        http: httpx.Client | None = None,
         now: datetime | None = None,
     ) -> None:
         self.settings = settings
         self.profile = profile
-        self.kube = kube
-        self.http = http
+        self.source: Source = source or LiveSource(kube, http or make_client())
         self.now = now or datetime.now(UTC)
         self.redactor = Redactor()
         self.notes: list[str] = []
@@ -75,10 +77,8 @@ class Snapshot:
         return value  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        """Close the HTTP and cluster connections."""
-        self.http.close()
-        if self.kube is not None:
-            self.kube.close()
+        """Close the source's connections (a shared source keeps them for the other students)."""
+        self.source.close()
 
     def personalise(self, text: str) -> str:
         """Fill the lessons' placeholders in a hint with the student's own names, where known."""
@@ -101,23 +101,13 @@ class Snapshot:
 
     # -- who and where -----------------------------------------------------------------------------------
 
-    def _kube(self) -> KubeClient:
-        if self.kube is None:
-            raise ClusterUnreachable("no cluster connection")
-        return self.kube
-
     def preflight(self) -> None:
         """Resolve the user and the apps domain; grader-side failures raise (the run cannot grade)."""
         account = self.account()
         if self._user is None:
-            name = str(((account or {}).get("metadata") or {}).get("name") or "")
-            if not name or name.startswith(SERVICE_ACCOUNT_PREFIX):
-                raise UsageError(
-                    f"these credentials belong to {name or 'no user'}; pass --user NAME to say which student to grade"
-                )
-            self._user = name
+            self._user = user_of(account)
         if self._domain is None:
-            self._domain = self._discover_domain()
+            self._domain = discover_domain(self.source, self.note)
 
     def account(self) -> dict[str, Any] | None:
         """The OpenShift User being graded (`users/~`, or `users/<name>` when grading on someone's behalf)."""
@@ -127,7 +117,7 @@ class Snapshot:
             if self.settings.on_behalf and self._user:
                 path = f"/apis/user.openshift.io/v1/users/{self._user}"
             try:
-                return self._kube().get(path)
+                return self.source.get(path)
             except ApiFailure as failure:
                 if failure.status == 404 and self.settings.on_behalf:
                     return None
@@ -149,28 +139,6 @@ class Snapshot:
     def domain_or_none(self) -> str | None:
         return self._domain
 
-    def _discover_domain(self) -> str | None:
-        kube = self._kube()
-        try:
-            domain = (kube.get("/apis/config.openshift.io/v1/ingresses/cluster").get("spec") or {}).get("domain")
-            if domain:
-                return str(domain)
-        except ApiFailure:
-            pass  # ordinary users may not read cluster config; the OAuth issuer is public
-        try:
-            issuer = str(kube.get("/.well-known/oauth-authorization-server").get("issuer") or "")
-            host = urlparse(issuer).hostname or ""
-            if host.startswith("oauth-openshift."):
-                return host[len("oauth-openshift.") :]
-        except ApiFailure:
-            pass
-        host = urlparse(kube.server).hostname or ""
-        if host.startswith("api."):
-            self.note(f"apps domain guessed from the API server name: apps.{host[4:]} (pass --cluster-domain if wrong)")
-            return f"apps.{host[4:]}"
-        self.note("the apps domain is unknown; pass --cluster-domain to check Route hosts")
-        return None
-
     def ns(self, role: str) -> str:
         """The student's namespace for `role`: maas, canopy, test, toolings or shared."""
         return self.profile.namespace(role, self.user)
@@ -182,8 +150,11 @@ class Snapshot:
 
         def read() -> set[str] | None:
             try:
-                body = self._kube().get("/apis/project.openshift.io/v1/projects")
+                body = self.source.get("/apis/project.openshift.io/v1/projects")
             except ApiFailure:
+                return None
+            except ClusterUnreachable:  # a slow answer for all projects must not fail the student: ask per namespace
+                self.note("the list of projects did not come in time; each namespace was read instead")
                 return None
             return {str(item["metadata"]["name"]) for item in body.get("items") or []}
 
@@ -191,12 +162,13 @@ class Snapshot:
 
     def namespace_exists(self, namespace: str) -> bool:
         projects = self.projects()
-        if projects is not None:
+        # On someone's behalf the list holds only what the grader may see: confirm an absence by name below.
+        if projects is not None and (namespace in projects or not self.settings.on_behalf):
             return namespace in projects
 
         def read() -> bool:
             try:
-                self._kube().get(f"/api/v1/namespaces/{namespace}")
+                self.source.get(f"/api/v1/namespaces/{namespace}")
                 return True
             except ApiFailure as failure:
                 if failure.status == 404:
@@ -214,7 +186,7 @@ class Snapshot:
 
         def read() -> list[dict[str, Any]]:
             try:
-                return self._kube().list(plural, namespace)
+                return self.source.list(plural, namespace)
             except ApiFailure as failure:
                 if failure.status == 404:
                     return []  # the kind is not installed (optional CRD) or, for an admin, no such namespace
@@ -230,7 +202,7 @@ class Snapshot:
     def cluster_object(self, path: str) -> dict[str, Any] | None:
         def read() -> dict[str, Any] | None:
             try:
-                return self._kube().get(path)
+                return self.source.get(path)
             except ApiFailure as failure:
                 if failure.status == 404:
                     return None
@@ -245,14 +217,32 @@ class Snapshot:
             return None
         values: dict[str, Sensitive] = {}
         for key, encoded in (obj.get("data") or {}).items():
-            try:
-                value = base64.b64decode(str(encoded)).decode("utf-8", "replace")
-            except (binascii.Error, ValueError):
-                continue
+            if isinstance(encoded, dict):  # from an evidence bundle: the value's stand-in
+                value = str(encoded.get("text") or "")
+            else:
+                try:
+                    value = base64.b64decode(str(encoded)).decode("utf-8", "replace")
+                except (binascii.Error, ValueError):
+                    continue
             if key not in NOT_SECRET_KEYS:
                 self.redactor.remember(value)
             values[key] = Sensitive(value)
         return values
+
+    def groups(self) -> list[str]:
+        """The graded user's groups: the User's own `groups`, and the Group objects that list them (OpenShift keeps
+        membership there). One LIST of Groups, shared by a whole class; unreadable Groups add nothing."""
+
+        def read() -> list[str]:
+            groups = [str(g) for g in (self.account() or {}).get("groups") or []]
+            try:
+                listed = self.source.get(GROUPS).get("items") or []
+            except ApiFailure:
+                listed = []
+            member_of = (str(g["metadata"]["name"]) for g in listed if self.user in (g.get("users") or []))
+            return list(dict.fromkeys([*groups, *member_of]))
+
+        return self.once(("groups",), read)
 
     def can(self, verb: str, resource: str, *, group: str = "", namespace: str | None = None) -> bool:
         """An access review for the graded user (SelfSubjectAccessReview, or SubjectAccessReview on their behalf)."""
@@ -261,11 +251,10 @@ class Snapshot:
             attributes["namespace"] = namespace
 
         def review() -> bool:
-            kube = self._kube()
+            kube = self.source
             try:
                 if self.settings.on_behalf:
-                    groups = list(((self.account() or {}).get("groups")) or [])
-                    groups += ["system:authenticated", "system:authenticated:oauth"]
+                    groups = [*self.groups(), "system:authenticated", "system:authenticated:oauth"]
                     spec = {"user": self.user, "groups": groups, "resourceAttributes": attributes}
                     body = kube.review("SubjectAccessReview", spec)
                 else:
@@ -312,6 +301,7 @@ class Snapshot:
         host = self.route_host(route_name)
         if host is None:
             raise Unavailable(f"no Route {route_name} in {self.ns('maas')}", hint="See 2.routes.")
+        verbose.service_url(service, f"https://{host}", f"Route {route_name} in {self.ns('maas')}")
         return f"https://{host}"
 
     @property
@@ -319,6 +309,7 @@ class Snapshot:
         def build() -> LiteLLM:
             install = self.require_install()
             values = self.secret(self.ns("maas"), install.litellm_secret) or {}
+            verbose.credential("LiteLLM", f"master-key from Secret {install.litellm_secret}")
             return LiteLLM(
                 self.fetch, self.service_url("litellm"), values.get("master-key"), secret_name=install.litellm_secret
             )
@@ -330,6 +321,7 @@ class Snapshot:
         def build() -> LiteMaaS:
             install = self.require_install()
             values = self.secret(self.ns("maas"), install.backend_secret) or {}
+            verbose.litemaas_credentials(install.backend_secret, keys=set(values))
             return LiteMaaS(
                 self.fetch,
                 self.service_url("litemaas"),
@@ -349,52 +341,7 @@ class Snapshot:
     @property
     def student(self) -> StudentUser:
         """The student's LiteMaaS user; raises StudentNotFound when they never logged in."""
-        return self.once(("student",), self._find_student)
-
-    def _find_student(self) -> StudentUser:
-        litemaas = self.litemaas
-        wanted = self.user.lower()
-        if litemaas.admin_key is not None:
-            try:
-                rows = litemaas.users()
-            except Unavailable:
-                rows = None  # the admin key was refused; find the user through LiteLLM instead
-            if rows is not None:
-                row = _match(rows, wanted, "username", "email", lambda r: bool(r.get("isActive", True)))
-                student = StudentUser(
-                    id=str(row["id"]),
-                    username=str(row.get("username") or ""),
-                    email=str(row.get("email") or ""),
-                    roles=frozenset(str(r) for r in row.get("roles") or []),
-                    litellm_role=None,
-                    source="litemaas",
-                )
-                litemaas.act_as(student)
-                return student
-        row = _match(self.litellm.users(), wanted, "user_alias", "user_email", lambda r: True)
-        student = StudentUser(
-            id=str(row["user_id"]),
-            username=str(row.get("user_alias") or self.user),
-            email=str(row.get("user_email") or ""),
-            roles=None,
-            litellm_role=str(row.get("user_role") or "") or None,
-            source="litellm",
-        )
-        litemaas.act_as(student)
-        if litemaas.has_jwt:
-            try:
-                mine = _match(litemaas.users(), wanted, "username", "email", lambda r: bool(r.get("isActive", True)))
-            except (CredentialRejected, StudentNotFound):
-                return student
-            student = StudentUser(
-                id=str(mine["id"]),
-                username=student.username,
-                email=student.email,
-                roles=frozenset(str(r) for r in mine.get("roles") or []),
-                litellm_role=student.litellm_role,
-                source="litemaas",
-            )
-        return student
+        return self.once(("student",), lambda: find_student(self.litemaas, lambda: self.litellm, self.user))
 
     # -- HTTP ----------------------------------------------------------------------------------------------
 
@@ -408,31 +355,10 @@ class Snapshot:
         json_body: Any = None,
     ) -> HttpAnswer:
         """One memoised HTTP request; `auth` is (scheme, credential) and is never stored in the memo key."""
-        credential = Sensitive(auth[1]).sha256 if auth else None
         if auth:
             self.redactor.remember(auth[1])
-        key = ("http", method, url, json.dumps(params or {}, sort_keys=True), credential, json.dumps(json_body))
-
-        def send() -> HttpAnswer:
-            headers = {"Authorization": f"{auth[0]} {auth[1]}"} if auth else None
-            return request(self.http, method, url, params=params, headers=headers, json_body=json_body)
-
-        return self.once(key, send)
+        key = ("http", http_key(method, url, params, auth, json_body))
+        return self.once(key, lambda: self.source.fetch(method, url, params=params, auth=auth, json_body=json_body))
 
 
-def _match(
-    rows: list[dict[str, Any]], wanted: str, name_field: str, email_field: str, active: Callable[[dict[str, Any]], bool]
-) -> dict[str, Any]:
-    """The active user whose name is `wanted` (case-insensitive), else the one whose email is."""
-    live = [r for r in rows if active(r)]
-    for field in (name_field, email_field):
-        found = [r for r in live if str(r.get(field) or "").lower() == wanted]
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            names = ", ".join(sorted(str(r.get(name_field)) for r in found))
-            raise CollectError(f"several LiteMaaS users match {wanted}: {names}")
-    raise StudentNotFound(
-        f"no LiteMaaS user named {wanted}",
-        hint="Log in to LiteMaaS once with your OpenShift account, then rerun.",
-    )
+__all__ = ["NOT_SECRET_KEYS", "Snapshot", "StudentNotFound"]  # StudentNotFound: the checks import it from here

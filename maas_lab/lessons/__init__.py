@@ -1,5 +1,6 @@
-"""The course: its lessons (titles, texts) and one module of checks a lesson. `common` and `keys` hold what several
-lessons share. The engine reads `LESSONS` and `MODULES` from here and knows nothing else of the course."""
+"""The course: its lessons (titles, texts) and one module of checks a lesson, plus the lab environment's own checks
+(`maas-lab smoke`). `common` and `keys` hold what several lessons share. The engine reads `LESSONS`, `GROUPS`,
+`MODULES` and `template_values` from here and knows nothing else of the course."""
 
 from __future__ import annotations
 
@@ -18,14 +19,21 @@ LESSONS: dict[int, Lesson] = {
     5: Lesson(5, "Canopy integration", "lessons/5-canopy-integration.md"),
 }
 
+# Check groups that are not lessons: "env" (`maas-lab smoke`) grades the lab environment itself, not a student.
+GROUPS: dict[str, Lesson] = {
+    "env": Lesson("env", "Lab environment", "lessons/lab-environment.md"),
+}
+
 # One module a lesson; importing one registers its checks.
-MODULES = (
+LESSON_MODULES = (
     "maas_lab.lessons.l1_readiness",
     "maas_lab.lessons.l2_deploy",
     "maas_lab.lessons.l3_admin",
     "maas_lab.lessons.l4_user",
     "maas_lab.lessons.l5_canopy",
 )
+ENV_MODULE = "maas_lab.smoke"
+MODULES = (*LESSON_MODULES, ENV_MODULE)
 
 
 def template_values(profile: Profile) -> dict[str, str]:
@@ -55,4 +63,5 @@ def template_values(profile: Profile) -> dict[str, str]:
         "canopy_model": profile.canopy.model,
         "gitops_secret": profile.gitops.secret,
         "gitops_key": profile.gitops.key,
+        "shared_namespace": profile.namespaces.shared,
     }

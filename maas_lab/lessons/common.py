@@ -12,7 +12,9 @@ if TYPE_CHECKING:
     from maas_lab.evidence.install import Install
     from maas_lab.evidence.snapshot import Snapshot
 
-__all__ = ["maas_install", "normalise_url", "parse_time", "pods_of", "rollout", "same_url", "waiting_reason"]
+__all__ = [
+    "maas_install", "normalise_url", "parse_time", "pods_of", "rollout", "same_url", "shared_models_not_ready", "waiting_reason",
+]
 
 BROKEN_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError", "InvalidImageName")
 DEFAULT_PROGRESS_DEADLINE = 600
@@ -36,6 +38,24 @@ def waiting_reason(pods: list[dict[str, Any]]) -> str | None:
             if waiting in BROKEN_REASONS:
                 return f"{pod['metadata']['name']}: {waiting}"
     return None
+
+
+def shared_models_not_ready(snap: Snapshot) -> list[str]:
+    """What keeps each of the profile's shared models (InferenceServices in the shared namespace) from being Ready,
+    one line a model: missing, or a Ready condition that is not True (Unknown while it starts is not ready yet)."""
+    namespace = snap.profile.namespaces.shared
+    services = {s["metadata"]["name"]: s for s in snap.objects("inferenceservices", namespace, owned=False)}
+    problems = []
+    for model in snap.profile.shared_models:
+        isvc = services.get(model.isvc)
+        if isvc is None:
+            problems.append(f"{model.isvc} not found")
+            continue
+        conditions = {c.get("type"): c for c in (isvc.get("status") or {}).get("conditions") or []}
+        ready = conditions.get("Ready") or {}
+        if ready.get("status") != "True":
+            problems.append(f"{model.isvc} not Ready ({ready.get('reason') or ready.get('message') or 'no status'})")
+    return problems
 
 
 def rollout(snap: Snapshot, kind: str, namespace: str, name: str, *, what: str) -> Verdict:

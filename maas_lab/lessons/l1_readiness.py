@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from maas_lab.engine.model import Verdict, failed, passed
 from maas_lab.engine.registry import check
 from maas_lab.evidence.canopy import PROVIDER_CONFIGMAPS
-from maas_lab.lessons.common import rollout
+from maas_lab.lessons.common import rollout, shared_models_not_ready
 
 if TYPE_CHECKING:
     from maas_lab.evidence.snapshot import Snapshot
@@ -33,7 +33,6 @@ check(
     lesson_ref=READY_ANCHOR,
     hint="Log in to the cluster: oc login --server=https://api.<cluster>:6443 -u <USER_NAME>",
     evidence="K8s users/~",
-    smoke=True,
 )(logged_in)
 
 
@@ -56,7 +55,6 @@ check(
     hint="You need the right to create projects; ask your instructor (self-provisioner).",
     evidence="K8s SelfSubjectAccessReview on projectrequests create, or the project",
     needs=("1.logged-in",),
-    smoke=True,
 )(can_create_project)
 
 
@@ -66,17 +64,7 @@ def shared_models_ready(snap: Snapshot) -> Verdict:
     LiteMaaS only fronts models; the lab serves each model once in the shared namespace.
     """
     namespace = snap.profile.namespaces.shared
-    services = {s["metadata"]["name"]: s for s in snap.objects("inferenceservices", namespace, owned=False)}
-    problems = []
-    for model in snap.profile.shared_models:
-        isvc = services.get(model.isvc)
-        if isvc is None:
-            problems.append(f"{model.isvc} not found")
-            continue
-        conditions = {c.get("type"): c for c in (isvc.get("status") or {}).get("conditions") or []}
-        ready = conditions.get("Ready") or {}
-        if ready.get("status") != "True":
-            problems.append(f"{model.isvc} not Ready ({ready.get('reason') or ready.get('message') or 'no status'})")
+    problems = shared_models_not_ready(snap)
     names = [m.isvc for m in snap.profile.shared_models]
     if problems:
         return failed(f"in {namespace}: {'; '.join(problems)}", models=names)
@@ -89,7 +77,6 @@ check(
     hint="The shared models are served by the lab team; tell your instructor which ones are not Ready.",
     evidence="K8s InferenceServices (serving.kserve.io/v1beta1) in the shared namespace",
     needs=("1.logged-in",),
-    smoke=True,
 )(shared_models_ready)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from maas_lab.engine.model import Report
+if TYPE_CHECKING:
+    from maas_lab.engine.model import Report
 
 FORMATS = ("table", "json", "junit", "gradescope", "markdown")
 

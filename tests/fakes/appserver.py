@@ -4,7 +4,8 @@
 thread, optionally behind TLS, and hands every request to `handle()`, which subclasses implement.
 Every request is recorded in `request_log` (method, path, query, User-Agent, the auth kind the
 subclass classified, the response status), so tests can assert what a grader did and did not call.
-`inject()` adds faults (a status, a delay, a dropped connection) for paths matching a regex.
+`inject()` adds faults (a status, a delay, a dropped connection, a stalled or truncated body) for paths
+matching a regex; the keywords are the same for every fake (tests/fakes/faults.py).
 
 Usage::
 
@@ -27,6 +28,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
+
+from .faults import write_faulty
 
 AuthKind = Literal["none", "master", "admin-key", "jwt", "virtual-key", "bad"]
 
@@ -123,6 +126,10 @@ class Fault:
     method: str | None = None
     times: int | None = None  # None: every matching request
     drop: bool = False  # close the connection without answering
+    headers: dict[str, str] = field(default_factory=dict)
+    stall: bool = False  # headers and part of the body, then nothing (see tests/fakes/faults.py)
+    truncate: bool = False  # part of the body, then close
+    hits: int = 0  # requests it fired on (counted on arrival, before any delay)
 
     def matches(self, method: str, path: str) -> bool:
         if self.method is not None and self.method.upper() != method:
@@ -253,6 +260,9 @@ class AppServer:
         method: str | None = None,
         times: int | None = None,
         drop: bool = False,
+        headers: dict[str, str] | None = None,
+        stall: bool = False,
+        truncate: bool = False,
     ) -> Fault:
         """Fault requests whose path matches `path_regex`.
 
@@ -268,6 +278,9 @@ class AppServer:
             method=method,
             times=times,
             drop=drop,
+            headers=dict(headers or {}),
+            stall=stall,
+            truncate=truncate,
         )
         with self._lock:
             self._faults.append(fault)
@@ -281,6 +294,7 @@ class AppServer:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(method, path):
+                    fault.hits += 1
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times <= 0:
@@ -342,12 +356,12 @@ class AppServer:
                 return
             if fault.status is not None:
                 if isinstance(fault.body, bytes):
-                    response = Response(status=fault.status, raw=fault.body)
+                    response = Response(status=fault.status, raw=fault.body, headers=dict(fault.headers))
                 else:
                     body_value = fault.body if fault.body is not None else {"error": "injected fault"}
-                    response = json_response(fault.status, body_value)
+                    response = json_response(fault.status, body_value, fault.headers)
                 record.status = response.status
-                self._send(handler, response)
+                self._send(handler, response, fault)
                 return
 
         try:
@@ -355,7 +369,7 @@ class AppServer:
         except Exception as exc:  # a bug in a fake must surface in the test, not hang it
             response = json_response(500, {"error": {"message": f"fake server error: {exc!r}", "code": "500"}})
         record.status = response.status
-        self._send(handler, response)
+        self._send(handler, response, fault)
 
     def _safe_classify(self, request: Request) -> AuthKind:
         try:
@@ -363,9 +377,20 @@ class AppServer:
         except Exception:
             return "bad"
 
-    @staticmethod
-    def _send(handler: _Handler, response: Response) -> None:
+    def _send(self, handler: _Handler, response: Response, fault: Fault | None = None) -> None:
         payload = response.encode()
+        if fault is not None and write_faulty(
+            handler,
+            status=response.status,
+            content_type=response.content_type,
+            payload=payload,
+            headers={**response.headers, **fault.headers},
+            drop=False,
+            stall=fault.stall,
+            truncate=fault.truncate,
+            stopping=self._stopping,
+        ):
+            return
         handler.send_response(response.status)
         handler.send_header("Content-Type", response.content_type)
         handler.send_header("Content-Length", str(len(payload)))

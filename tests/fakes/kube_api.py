@@ -32,7 +32,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Generator, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import trustme
 import yaml
+
+from .faults import write_faulty
 
 Obj = dict[str, Any]
 
@@ -180,6 +182,7 @@ KINDS: tuple[Kind, ...] = (
          verbs=_CREATE_ONLY, stored=False),
     Kind("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", False,
          verbs=_CREATE_ONLY, stored=False),
+    Kind("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, (), ("sc",)),
     Kind("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False,
          (), ("crd", "crds"), subresources=("status",)),
     # CRDs the course installs; a CustomResourceDefinition fixture can register more.
@@ -807,6 +810,12 @@ class _Fault:
     delay: float
     method: str | None
     remaining: int | None
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+    stall: bool = False
+    truncate: bool = False
+    hits: int = 0  # requests it fired on (counted on arrival, before any delay)
 
 
 @dataclass
@@ -814,6 +823,7 @@ class Reply:
     status: int
     body: Any  # JSON-able, or bytes for text
     content_type: str = "application/json"
+    fault: _Fault | None = None  # an injected fault that also changes how the reply goes on the wire
 
 
 _REASONS = {
@@ -1138,13 +1148,25 @@ class FakeOpenShift:
         delay: float = 0.0,
         method: str | None = None,
         times: int | None = None,
-    ) -> None:
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        drop: bool = False,
+        stall: bool = False,
+        truncate: bool = False,
+    ) -> _Fault:
         """Make requests whose path matches ``path_regex`` (re.search) wait ``delay`` s and/or answer ``status``.
 
         ``times`` limits how often the fault fires (None: until ``clear_faults``). First match wins.
+        ``body``/``headers`` go with ``status``; ``drop``, ``stall`` and ``truncate`` misbehave on the wire
+        (the same keywords as every other fake: tests/fakes/faults.py).
         """
+        fault = _Fault(
+            re.compile(path_regex), status, delay, method.upper() if method else None, times,
+            body=body, headers=dict(headers or {}), drop=drop, stall=stall, truncate=truncate,
+        )
         with self._lock:
-            self._faults.append(_Fault(re.compile(path_regex), status, delay, method.upper() if method else None, times))
+            self._faults.append(fault)
+        return fault
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -1168,6 +1190,7 @@ class FakeOpenShift:
                         if fault.remaining <= 0:
                             continue
                         fault.remaining -= 1
+                    fault.hits += 1
                     return fault
         return None
 
@@ -1263,13 +1286,19 @@ class FakeOpenShift:
             if fault.delay:
                 self._stopping.wait(fault.delay)
             if fault.status is not None:
-                return status_reply(fault.status, f"injected fault: HTTP {fault.status}"), user
+                reply = status_reply(fault.status, f"injected fault: HTTP {fault.status}")
+                if fault.body is not None:
+                    reply.body = fault.body
+                reply.fault = fault
+                return reply, user
         if ident is None:
             return status_reply(401, "Unauthorized"), user
         try:
-            return self._route(method, path, query, headers, body, ident), user
+            reply = self._route(method, path, query, headers, body, ident)
         except BadRequest as exc:
-            return status_reply(400, str(exc)), user
+            reply = status_reply(400, str(exc))
+        reply.fault = fault
+        return reply, user
 
     def _route(
         self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes, ident: Identity
@@ -1697,7 +1726,15 @@ class _Handler(BaseHTTPRequestHandler):
             fake.request_log.append(
                 RequestRecord(method, unquote(split.path), parse_qs(split.query, keep_blank_values=True), user, reply.status)
             )
+        fault = reply.fault
+        if fault is not None and write_faulty(
+            self, status=reply.status, content_type=reply.content_type, payload=payload, headers=fault.headers,
+            drop=fault.drop, stall=fault.stall, truncate=fault.truncate, stopping=fake._stopping,
+        ):
+            return
         self.send_response(reply.status)
+        for name, value in (fault.headers if fault is not None else {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Cache-Control", "no-cache, private")

@@ -1,17 +1,20 @@
 """A stateful loopback fake of the LiteLLM 1.81.0 proxy, for maas-lab's tests.
 
-Shapes come from the responses recorded against a real LiteLLM 1.81.0 (PostgreSQL, mock models):
-readiness, liveliness (a JSON *string*), `/v1/models`, `/model/info`, `/key/info`, `/user/info`,
-`/spend/logs` (all rows and one key's rows, successes and failures), chat completions (master and
-virtual key) and the chat errors (unknown key, model not on the key, budget exceeded).
+Shapes come from the responses recorded against a real LiteLLM 1.81.0 (PostgreSQL, mock models), in
+tests/recorded/: readiness, liveliness (a JSON *string*), `/v1/models`, `/model/info`, `/key/info`,
+`/key/list` (one user's keys as full objects), `/user/info`, `/user/list`, `/spend/logs` (all rows, one
+key's, one user's, a date window summarised and not), chat completions (master and virtual key) and the
+chat errors (unknown key, model not on the key, budget exceeded). tests/test_fake_fidelity.py holds every
+route to its recording, and `nox -s integration` compares the fake with the running proxy.
 
-Not recorded; taken from the LiteLLM proxy source (management endpoints, 1.8x) and the reference notes:
+Filters, ordering and errors not recorded are taken from the LiteLLM proxy source (management endpoints,
+1.8x) and the reference notes:
 
 - `GET /key/list`: query `page` (>= 1), `size` (1..100, default 10), `user_id`, `team_id`, `key_alias`,
   `key_hash`, `organization_id`, `return_full_object`; envelope
   `{"keys", "total_count", "current_page", "total_pages"}`; ordered by `created_at` desc, then `token`
-  desc. `keys` holds hashes, or full objects (the VerificationToken row as a `UserAPIKeyAuth`; the extra
-  `UserAPIKeyAuth` fields added here - `api_key`, `user_role`, `team_*`, ... - are an approximation).
+  desc. `keys` holds hashes, or full objects (the VerificationToken row as a `UserAPIKeyAuth`: `org_id`
+  instead of `organization_id`, no `budget_id`, and the null `team_*`, `end_user_*`, `user_*` fields).
   A non-admin key is limited to its own user: another `user_id` answers 403 "You are not authorized to
   check another user's keys" (`type: bad_request_error`, `param: user_id`).
 - `GET /user/list`: proxy admin only; query `page`, `page_size` (1..100, default 25), `role`,
@@ -22,7 +25,8 @@ Not recorded; taken from the LiteLLM proxy source (management endpoints, 1.8x) a
   `user_id` is forced to its own (but an `api_key` filter is not restricted - the real code does not
   check it). `request_id` not found answers `[null]`. With `start_date` and `end_date` (YYYY-MM-DD)
   rows are summed per day (`{"startTime": date, "spend", "users": {}, "models": {}, "<api_key>": spend}`),
-  the end bound being midnight of `end_date`, and missing days up to `end_date` filled with zeros.
+  the end bound being midnight of `end_date`, and missing days up to `end_date` filled with zeros;
+  with `summarize=false` as well, the window's rows themselves, newest first (recorded).
 - Invalid query values answer FastAPI's 422 `{"detail": [{"type", "loc", "msg", "input", ...}]}`.
 - Expired key: 400 `type: expired_key`, `param` the abbreviated key, message
   "Authentication Error - Expired Key. Key Expiry time <expiry> and current time <now>".
@@ -30,11 +34,13 @@ Not recorded; taken from the LiteLLM proxy source (management endpoints, 1.8x) a
   (from code; not observed). A user row without a role counts as `internal_user`.
 
 Simplifications (documented so tests do not rely on them): spend is written at once (the real proxy
-flushes every ~10 s); every completion costs 10 prompt + 20 completion tokens, like LiteLLM's
+writes spend rows every ~10 s, and the users' and keys' spend counters in a separate batch, so for a moment
+the rows are there while a user's `spend` still reads 0); string costs in `litellm_params` are shown whole
+(the real proxy masks long ones, "1.00**************e-07", their names containing "token"); every completion costs 10 prompt + 20 completion tokens, like LiteLLM's
 `mock_response` models; RPM/TPM limits, teams and streaming are not simulated; a request body that is not
 JSON answers 400 `{"error": {"message": "Invalid JSON payload: ...", "type": "bad_request_error", ...}}`
 (message shape not verified); without a database (`db_connected=False`) the key/user/spend routes answer
-500 and virtual keys cannot authenticate.
+500 and any key but the master key gets 400 `no_db_connection` "No connected db." (as the real proxy does).
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from .appserver import AppServer, AuthKind, Request, Response, json_response
 LITELLM_VERSION = "1.81.0"
 MASTER_USER_ID = "default_user_id"
 HEALTH_CHECK_KEY = "litellm-internal-health-check"
+DEFAULT_TEAM_ID = "a0000000-0000-4000-8000-000000000001"  # the team LiteMaaS puts its users in (recorded)
 PROMPT_TOKENS = 10
 COMPLETION_TOKENS = 20
 
@@ -149,8 +156,33 @@ _SUPPORTED_OPENAI_PARAMS = [
     "response_format",
 ]
 
-# Extra fields a `UserAPIKeyAuth` carries beyond the VerificationToken row (approximation).
+# Fields a `/key/list?return_full_object=true` item (a `UserAPIKeyAuth`) has beyond the VerificationToken row,
+# all null for a key without team, organisation or end user (recorded: litellm-key-list-user.json).
 _USER_API_KEY_AUTH_EXTRAS: dict[str, Any] = {
+    "team_spend": None,
+    "team_alias": None,
+    "team_tpm_limit": None,
+    "team_rpm_limit": None,
+    "team_max_budget": None,
+    "team_models": [],
+    "team_blocked": False,
+    "soft_budget": None,
+    "team_model_aliases": None,
+    "team_member": None,
+    "team_metadata": None,
+    "team_object_permission_id": None,
+    "team_member_spend": None,
+    "team_member_tpm_limit": None,
+    "team_member_rpm_limit": None,
+    "end_user_id": None,
+    "end_user_tpm_limit": None,
+    "end_user_rpm_limit": None,
+    "end_user_max_budget": None,
+    "organization_max_budget": None,
+    "organization_tpm_limit": None,
+    "organization_rpm_limit": None,
+    "organization_metadata": None,
+    "last_refreshed_at": None,
     "api_key": None,
     "user_role": None,
     "allowed_model_region": None,
@@ -160,17 +192,36 @@ _USER_API_KEY_AUTH_EXTRAS: dict[str, Any] = {
     "user_tpm_limit": None,
     "user_rpm_limit": None,
     "user_email": None,
+    "user_spend": None,
+    "user_max_budget": None,
     "request_route": None,
-    "team_alias": None,
-    "team_spend": None,
-    "team_max_budget": None,
-    "team_tpm_limit": None,
-    "team_rpm_limit": None,
-    "team_models": [],
-    "team_blocked": False,
-    "end_user_id": None,
-    "last_refreshed_at": None,
+    "user": None,
 }
+# Row fields a full `/key/list` item does not carry (`organization_id` is shown as `org_id` there).
+_NOT_IN_KEY_LIST = frozenset({"budget_id", "organization_id", "litellm_organization_table"})
+# The fields of a `/user/list` item, in LiteLLM's order; `key_count` is added (recorded: litellm-user-list.json).
+_USER_LIST_FIELDS = (
+    "user_id",
+    "max_budget",
+    "spend",
+    "model_max_budget",
+    "model_spend",
+    "user_email",
+    "user_alias",
+    "models",
+    "tpm_limit",
+    "rpm_limit",
+    "user_role",
+    "organization_memberships",
+    "teams",
+    "sso_user_id",
+    "budget_duration",
+    "budget_reset_at",
+    "metadata",
+    "created_at",
+    "updated_at",
+    "object_permission",
+)
 
 
 # -- helpers: time, hashing -------------------------------------------------------------------------
@@ -776,7 +827,8 @@ class FakeLiteLLM(AppServer):
                 )
             )
         if not state.db_connected:
-            raise _Fail(_proxy_error(401, "Authentication Error, No connected db.", "auth_error"))
+            # Not an auth error: LiteLLM cannot look the key up (seen live: `nox -s integration`, no-DB proxy).
+            raise _Fail(_proxy_error(400, "No connected db.", "no_db_connection"))
         token = hash_key(key)
         row = state.key_by_token(token)
         if row is None:
@@ -959,6 +1011,12 @@ class FakeLiteLLM(AppServer):
             return not_found  # observed: another key answers the same 404
         return json_response(200, {"key": asked, "info": self._info_view(row)})
 
+    @staticmethod
+    def _full_key_view(key: dict[str, Any]) -> dict[str, Any]:
+        view = {k: v for k, v in key.items() if k not in _NOT_IN_KEY_LIST}
+        view["org_id"] = key.get("organization_id")
+        return {**view, **{x: v for x, v in _USER_API_KEY_AUTH_EXTRAS.items() if x not in view}}
+
     def _key_list(self, request: Request) -> Response:
         caller = self._caller(request)
         page = _int_arg(request, "page", 1, ge=1)
@@ -1001,11 +1059,7 @@ class FakeLiteLLM(AppServer):
         rows.sort(key=lambda k: (str(k.get("created_at") or ""), str(k.get("token"))), reverse=True)
         total = len(rows)
         chunk = rows[(page - 1) * size : page * size]
-        keys: list[Any] = (
-            [{**k, **{x: v for x, v in _USER_API_KEY_AUTH_EXTRAS.items() if x not in k}} for k in chunk]
-            if full
-            else [k.get("token") for k in chunk]
-        )
+        keys: list[Any] = [self._full_key_view(k) for k in chunk] if full else [k.get("token") for k in chunk]
         return json_response(
             200,
             {
@@ -1035,6 +1089,7 @@ class FakeLiteLLM(AppServer):
         if user is None:
             return _proxy_error(404, f"User {user_id} not found", "internal_server_error")
         keys = [{**k, "team_alias": "None"} for k in self.state.keys if k.get("user_id") == user_id]
+        teams = [self._team_view(team_id) for team_id in user.get("teams") or []]
         user_info = {
             **user,
             "password": None,
@@ -1045,7 +1100,41 @@ class FakeLiteLLM(AppServer):
             "invitations_user": None,
             "object_permission": None,
         }
-        return json_response(200, {"user_id": user_id, "user_info": user_info, "keys": keys, "teams": []})
+        return json_response(200, {"user_id": user_id, "user_info": user_info, "keys": keys, "teams": teams})
+
+    def _team_view(self, team_id: str) -> dict[str, Any]:
+        """A `/user/info` team, as LiteMaaS's "Default Team" is recorded: every member of it listed."""
+        members = [u for u in self.state.users if team_id in (u.get("teams") or [])]
+        created = iso_z(self.started_at)
+        return {
+            "team_alias": "Default Team" if team_id == DEFAULT_TEAM_ID else team_id,
+            "team_id": team_id,
+            "organization_id": None,
+            "admins": [],
+            "members": [],
+            "members_with_roles": [{"user_id": MASTER_USER_ID, "user_email": None, "role": "admin"}]
+            + [{"user_id": u["user_id"], "user_email": u.get("user_email"), "role": "user"} for u in members],
+            "team_member_permissions": [],
+            "metadata": {},
+            "tpm_limit": None,
+            "rpm_limit": None,
+            "max_budget": None,
+            "budget_duration": None,
+            "models": [],
+            "blocked": False,
+            "router_settings": {},
+            "spend": 0.0,
+            "max_parallel_requests": None,
+            "budget_reset_at": None,
+            "model_id": None,
+            "litellm_model_table": None,
+            "object_permission": None,
+            "updated_at": created,
+            "created_at": created,
+            "object_permission_id": None,
+            "team_memberships": [],
+            "keys": [],
+        }
 
     def _user_list(self, request: Request) -> Response:
         caller = self._caller(request)
@@ -1072,7 +1161,7 @@ class FakeLiteLLM(AppServer):
         chunk = users[(page - 1) * page_size : page * page_size]
         items = [
             {
-                **u,
+                **{name: u.get(name) for name in _USER_LIST_FIELDS},
                 "key_count": sum(1 for k in self.state.keys if k.get("user_id") == u.get("user_id")),
             }
             for u in chunk
@@ -1101,18 +1190,22 @@ class FakeLiteLLM(AppServer):
         start_date = request.arg("start_date")
         end_date = request.arg("end_date")
         rows = self.state.spend_logs
-        if start_date is not None and end_date is not None and request.arg("summarize") == "false":
-            # Individual rows of the window, newest first (recorded: litellm-spend-logs-user-window-unsummarized.json).
+        summarize = request.arg("summarize") is None or _bool_arg(request, "summarize")
+        if start_date is not None and end_date is not None and not summarize:
+            # Individual rows of the window, newest first (recorded: ...-user-window-unsummarized.json).
             try:
                 start, end = _parse_day(start_date), _parse_day(end_date)
             except ValueError as exc:
                 return _proxy_error(500, f"/spend/logs Error{exc}", "internal_error")
-            window = [r for r in rows if start <= _row_start(r) < end]
-            if api_key is not None:
-                token = hash_key(api_key) if api_key.startswith("sk-") else api_key
-                window = [r for r in window if r.get("api_key") == token]
-            elif user_id is not None:
-                window = [r for r in window if r.get("user") == user_id]
+            token = hash_key(api_key) if api_key and api_key.startswith("sk-") else api_key
+            window = [
+                r
+                for r in rows
+                if start <= _row_start(r) <= end
+                and (token is None or r.get("api_key") == token)
+                and (user_id is None or r.get("user") == user_id)
+                and (request_id is None or r.get("request_id") == request_id)
+            ]
             return json_response(200, sorted(window, key=_row_start, reverse=True))
         if start_date is not None and end_date is not None:
             try:

@@ -1,0 +1,388 @@
+"""`maas-lab smoke`: a ready lab passes, and each `env.*` check fails on its own broken lab, naming the fix.
+
+The lab is the reference world on the fake OpenShift API server (read with an administrator's kubeconfig) plus a
+default StorageClass, and a fake of the shared model servers reached through `--model-url` (or, in-cluster, through
+the InferenceServices' Service URLs routed to it by the test transport).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner, Result
+
+from maas_lab.cli import app
+from maas_lab.engine.model import Status
+from maas_lab.engine.registry import load_checks
+from maas_lab.report import FORMATS
+from maas_lab.report.json_ import load_schema, report_to_dict
+from maas_lab.smoke import run_smoke
+from tests.fakes.models import FakeModels
+from tests.fixtures.world import World
+from tests.lab import Lab, RouteTransport
+
+ENV_CHECKS = sorted(c.id for c in load_checks().values() if c.lesson == "env")
+WITHOUT_ROSTER = [c for c in ENV_CHECKS if not c.startswith("env.roster-")]
+SCHEMA = load_schema()
+
+
+def storage_class(name: str, *, default: bool) -> dict[str, Any]:
+    annotations = {"storageclass.kubernetes.io/is-default-class": "true"} if default else {}
+    return {
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": name, "annotations": annotations},
+        "provisioner": "kubernetes.io/no-provisioner", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer",
+    }
+
+
+@pytest.fixture(scope="session")
+def models() -> Iterator[FakeModels]:
+    with FakeModels() as fake:
+        yield fake
+
+
+@pytest.fixture
+def ready(world: World) -> World:
+    """The reference world, plus what a lab has that a student's world does not show: storage."""
+    world.objects += [storage_class("gp3-csi", default=True), storage_class("nfs", default=False)]
+    return world
+
+
+@pytest.fixture
+def admin(lab: Lab, tmp_path: Path) -> Path:
+    return Path(lab.openshift.write_kubeconfig(tmp_path / "admin", token="tok-admin"))
+
+
+def model_urls(models: FakeModels) -> list[str]:
+    """A --model-url for each shared model, named by InferenceService or (tinyllama) by served name."""
+    named = {"llama-32": "llama-32", "llama-32-fp8": "llama-32-fp8", "tinyllama-1b-cpu": "tinyllama"}
+    return [arg for isvc, name in named.items() for arg in ("--model-url", f"{name}={models.base_url(isvc)}")]
+
+
+def smoke(kubeconfig: Path, *args: str | Path) -> Result:
+    return CliRunner().invoke(app, ["smoke", "--kubeconfig", str(kubeconfig), *[str(a) for a in args]], catch_exceptions=False)
+
+
+def report_of(result: Result) -> dict[str, Any]:
+    report: dict[str, Any] = json.loads(result.stdout)
+    jsonschema.validate(report, SCHEMA)
+    return report
+
+
+def checks_of(result: Result) -> dict[str, dict[str, Any]]:
+    report = report_of(result)
+    assert [lesson["lesson"] for lesson in report["lessons"]] == ["env"]
+    return {c["id"]: c for c in report["lessons"][0]["checks"]}
+
+
+# -- a ready lab ----------------------------------------------------------------------------------------------
+
+
+def test_a_ready_lab_passes_every_env_check(lab: Lab, ready: World, admin: Path, models: FakeModels, tmp_path: Path) -> None:
+    lab.load(ready)
+    roster = tmp_path / "cohort.csv"
+    roster.write_text("user\nuser1\nuser2\n")
+    result = smoke(admin, *model_urls(models), "--roster", roster, "--format", "json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = report_of(result)
+    checks = {c["id"]: c for c in report["lessons"][0]["checks"]}
+    assert sorted(checks) == ENV_CHECKS
+    assert {c["status"] for c in checks.values()} == {"pass"}, {i: c["message"] for i, c in checks.items() if c["status"] != "pass"}
+    assert report["lessons"][0]["title"] == "Lab environment"
+    assert report["target"] == {"user": "user1", "cluster_domain": "apps.example.com", "profile": "ai501"}
+    assert "gp3-csi" in checks["env.default-storage"]["message"]
+    assert "user1 (first non-admin User" in checks["env.sample-student"]["message"]
+    assert "SubjectAccessReviews in user1-maas" in checks["env.student-workloads"]["message"]
+    assert "1 pre-created Canopy projects (1 students have none)" in checks["env.roster-canopy"]["message"]
+    assert len(models.requests_matching(r"/v1/models$", "GET")) >= 3
+
+
+def test_reviews_carry_the_students_groups(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
+    """Rights granted only through a Group object, or through system:authenticated:oauth, count as the login would."""
+    for binding in (o for o in ready.objects if o["kind"] == "RoleBinding" and o["metadata"]["namespace"] == "ai501"):
+        binding["subjects"] = [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "litemaas-admins"}]
+    without(ready, "Namespace", "user2-maas")  # user2 must create the project: self-provisioner via system:authenticated:oauth
+    lab.load(ready)
+    result = smoke(admin, *model_urls(models), "--sample-user", "user2", "--format", "json")
+    checks = checks_of(result)
+    assert checks["env.student-reads-models"]["status"] == "pass", checks["env.student-reads-models"]
+    assert checks["env.student-projects"]["status"] == "pass", checks["env.student-projects"]
+    assert "may create projects" in checks["env.student-projects"]["message"]
+    assert "litemaas-admins" in checks["env.sample-student"]["message"]
+
+
+def test_without_a_roster_the_roster_checks_are_not_run(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
+    lab.load(ready)
+    result = smoke(admin, *model_urls(models), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(checks_of(result)) == WITHOUT_ROSTER
+
+
+def test_models_are_objects_only_outside_the_cluster_without_urls(
+    lab: Lab, ready: World, admin: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    lab.load(ready)
+    result = smoke(admin, "--format", "json")
+    assert result.exit_code == 0, result.stderr  # not probed is a note, not a failure
+    answer = checks_of(result)["env.models-answer"]
+    assert answer["status"] == "pass" and "not probed" in answer["message"]
+    assert answer["evidence"]["not_probed"] == ["llama-32", "llama-32-fp8", "tinyllama-1b-cpu"]
+    assert any("--model-url NAME=URL" in note for note in report_of(result)["notes"])
+
+
+def test_in_cluster_the_models_are_asked_at_their_service_urls(
+    lab: Lab, ready: World, models: FakeModels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "172.30.0.1")
+    lab.load(ready)
+    models.clear_log()
+    hosts = {f"{isvc}-predictor.ai501.svc.cluster.local": models.url for isvc in ("llama-32", "llama-32-fp8", "tinyllama-1b-cpu")}
+    admin = lab.openshift.write_kubeconfig(lab.kubeconfig.parent / "admin-in-cluster", token="tok-admin")
+    report = run_smoke(lab.settings(kubeconfig=str(admin)), transport=RouteTransport(hosts))
+    jsonschema.validate(report_to_dict(report), SCHEMA)
+    answer = next(r for r in report.results if r.check.id == "env.models-answer")
+    assert answer.status is Status.PASS, answer.message
+    assert "in-cluster Service" in answer.message
+    assert {r.headers.get("host", "").split(":")[0] for r in models.request_log} == set(hosts)
+
+
+# -- each check on its own broken lab ---------------------------------------------------------------------------
+
+
+def without(world: World, kind: str, name: str, namespace: str | None = None) -> World:
+    world.objects = [o for o in world.objects if not (o["kind"] == kind and o["metadata"]["name"] == name
+                                                       and (namespace is None or o["metadata"].get("namespace") == namespace))]
+    return world
+
+
+def admin_role_without_routes(lab: Lab) -> dict[str, Any]:
+    role = next(r for r in lab.openshift.objects("rbac.authorization.k8s.io/v1", "ClusterRole") if r["metadata"]["name"] == "admin")
+    rules = [r for r in role["rules"] if "route.openshift.io" not in r["apiGroups"]]
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "admin"}, "rules": copy.deepcopy(rules)}
+
+
+def break_models_ready(lab: Lab, world: World) -> list[str]:
+    world.find("InferenceService", "llama-32-fp8", "ai501")["status"]["conditions"][0].update(status="False", reason="RevisionMissing")
+    return []
+
+
+def break_models_answer(lab: Lab, world: World) -> list[str]:
+    return ["--model-url", "llama-32-fp8=http://127.0.0.1:9/llama-32-fp8/v1"]  # the last one given wins; nothing listens there
+
+
+def break_apps_domain(lab: Lab, world: World) -> list[str]:
+    world.objects.append({"apiVersion": "config.openshift.io/v1", "kind": "Ingress", "metadata": {"name": "cluster"}, "spec": {}})
+    return []  # and the OAuth discovery document answers 404 (FAULTS)
+
+
+def break_oauth_issuer(lab: Lab, world: World) -> list[str]:
+    world.objects.append({"apiVersion": "config.openshift.io/v1", "kind": "Ingress", "metadata": {"name": "cluster"},
+                          "spec": {"domain": "apps.elsewhere.example.org"}})
+    return []
+
+
+def break_sample_student(lab: Lab, world: World) -> list[str]:
+    return ["--sample-user", "nobody"]
+
+
+def break_student_projects(lab: Lab, world: World) -> list[str]:
+    without(world, "Namespace", "user2-maas")
+    binding = world.find("ClusterRoleBinding", "self-provisioners")
+    binding["subjects"] = [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "instructors"}]
+    return ["--sample-user", "user2"]
+
+
+def break_student_workloads(lab: Lab, world: World) -> list[str]:
+    world.objects.append(admin_role_without_routes(lab))
+    return []
+
+
+def break_student_reads_models(lab: Lab, world: World) -> list[str]:
+    world.objects = [o for o in world.objects if not (o["kind"] == "RoleBinding" and o["metadata"].get("namespace") == "ai501")]
+    return []
+
+
+def break_default_storage(lab: Lab, world: World) -> list[str]:
+    without(world, "StorageClass", "gp3-csi")
+    return []
+
+
+def break_roster_users(lab: Lab, world: World) -> list[str]:
+    return ["--roster-text", "user\nuser1\nghost\n"]
+
+
+def break_roster_canopy(lab: Lab, world: World) -> list[str]:
+    backend = world.find("Deployment", "canopy-backend", "user1-canopy")
+    backend["spec"]["replicas"] = 0
+    return ["--roster-text", "user\nuser1\n"]
+
+
+BROKEN: dict[str, tuple[Callable[[Lab, World], list[str]], str]] = {
+    # check id: (how the lab is broken, a word the failure or its hint must say)
+    "env.apps-domain": (break_apps_domain, "ingresses.config.openshift.io/cluster"),
+    "env.oauth-issuer": (break_oauth_issuer, "oauth-openshift.apps.elsewhere.example.org"),
+    "env.models-ready": (break_models_ready, "llama-32-fp8 not Ready (RevisionMissing)"),
+    "env.models-answer": (break_models_answer, "llama-32-fp8 at http://127.0.0.1:9/llama-32-fp8/v1/models"),
+    "env.sample-student": (break_sample_student, "User nobody does not exist"),
+    "env.student-projects": (break_student_projects, "self-provisioner"),
+    "env.student-workloads": (break_student_workloads, "routes.route.openshift.io"),
+    "env.student-reads-models": (break_student_reads_models, "view"),
+    "env.default-storage": (break_default_storage, "is-default-class"),
+    "env.roster-users": (break_roster_users, "ghost"),
+    "env.roster-canopy": (break_roster_canopy, "scaled to 0"),
+}
+
+
+# Faults injected once the broken world is loaded (loading clears them): path on the API server, status.
+FAULTS = {"env.apps-domain": (r"^/\.well-known/oauth-authorization-server$", 404)}
+
+
+def test_every_env_check_has_a_broken_lab() -> None:
+    assert set(BROKEN) | {"env.api-server"} == set(ENV_CHECKS)
+
+
+@pytest.mark.parametrize("check_id", sorted(BROKEN))
+def test_each_check_fails_on_its_broken_lab(
+    check_id: str, lab: Lab, ready: World, admin: Path, models: FakeModels, tmp_path: Path
+) -> None:
+    breaker, word = BROKEN[check_id]
+    args = breaker(lab, ready)
+    if "--roster-text" in args:
+        roster = tmp_path / "cohort.csv"
+        roster.write_text(args[args.index("--roster-text") + 1])
+        args = ["--roster", str(roster)]
+    lab.load(ready)
+    if check_id in FAULTS:
+        path, status = FAULTS[check_id]
+        lab.openshift.inject(path, status=status)
+    result = smoke(admin, *model_urls(models), *args, "--format", "json")
+    lab.openshift.clear_faults()
+    assert result.exit_code == 1, result.stdout + result.stderr
+    checks = checks_of(result)
+    failing = checks[check_id]
+    assert failing["status"] == "fail", failing
+    assert failing["hint"], "a failure names what an administrator must fix"
+    assert word in failing["message"] + " " + failing["hint"], failing
+    assert not [c for c in checks.values() if c["status"] == "error"], "a broken lab is a fail, never a grader error"
+    # the others pass, or skip because they need this one: each broken lab breaks what it says
+    also_failing = {"env.oauth-issuer"} if check_id == "env.apps-domain" else set()  # one cause: no discovery document
+    others = {i: c["status"] for i, c in checks.items() if i != check_id and i not in also_failing and c["status"] != "pass"}
+    assert set(others.values()) <= {"skip"}, others
+
+
+def test_a_student_without_a_project_is_judged_by_the_admin_role(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
+    without(ready, "Namespace", "user2-maas")
+    ready.objects.append(admin_role_without_routes(lab))
+    lab.load(ready)
+    result = smoke(admin, *model_urls(models), "--sample-user", "user2", "--format", "json")
+    workloads = checks_of(result)["env.student-workloads"]
+    assert workloads["status"] == "fail"
+    assert "ClusterRole admin, which user2 would hold in a new user2-maas" in workloads["message"]
+    assert workloads["evidence"]["denied"] == ["routes.route.openshift.io"]
+
+
+def test_a_cluster_domain_the_cluster_contradicts(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
+    lab.load(ready)
+    same = checks_of(smoke(admin, *model_urls(models), "--cluster-domain", "apps.example.com", "--format", "json"))
+    assert same["env.apps-domain"]["status"] == "pass"
+    other = checks_of(smoke(admin, *model_urls(models), "--cluster-domain", "apps.typo.example.com", "--format", "json"))
+    assert other["env.apps-domain"]["status"] == "fail"
+    assert "the cluster says apps.example.com" in other["env.apps-domain"]["message"]
+
+
+def test_a_lab_without_any_storage_class(lab: Lab, world: World, admin: Path, models: FakeModels) -> None:
+    lab.load(world)  # the reference world has no StorageClass at all
+    result = smoke(admin, *model_urls(models), "--format", "json")
+    storage = checks_of(result)["env.default-storage"]
+    assert storage["status"] == "fail" and "no StorageClass at all" in storage["message"]
+    assert "provisioner" in storage["hint"]
+
+
+# -- formats and exit codes ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("format_", FORMATS)
+def test_every_format_renders_the_lab_environment(lab: Lab, ready: World, admin: Path, models: FakeModels, format_: str) -> None:
+    without(ready, "StorageClass", "gp3-csi")
+    lab.load(ready)
+    result = smoke(admin, *model_urls(models), "--format", format_)
+    assert result.exit_code == 1, result.stderr
+    text = result.stdout
+    assert "Lesson 1" not in text and "lesson-1" not in text
+    if format_ == "junit":
+        root = ET.fromstring(text)
+        cases = {c.get("name"): c for c in root.iter("testcase")}
+        assert set(cases) == set(WITHOUT_ROSTER)
+        assert {c.get("classname") for c in cases.values()} == {"lesson-env"}
+        failure = cases["env.default-storage"].find("failure")
+        assert failure is not None and "is-default-class" in (failure.get("message", "") + (failure.text or ""))
+    elif format_ == "json":
+        assert checks_of(result)["env.default-storage"]["status"] == "fail"
+    elif format_ == "gradescope":
+        tests = {t["number"]: t for t in json.loads(text)["tests"]}
+        assert set(tests) == set(WITHOUT_ROSTER)
+        assert tests["env.default-storage"]["status"] == "failed" and tests["env.default-storage"]["tags"] == ["lesson-env"]
+        assert "is-default-class" in tests["env.default-storage"]["output"]
+    else:
+        assert "Lab environment" in text and "env.default-storage" in text and "is-default-class" in text
+
+
+def test_a_rejected_credential_is_could_not_grade(lab: Lab, ready: World, tmp_path: Path) -> None:
+    lab.load(ready)
+    expired = Path(lab.openshift.write_kubeconfig(tmp_path / "expired", token="tok-expired"))
+    result = smoke(expired, "--format", "json")
+    assert result.exit_code == 3
+    checks = checks_of(result)
+    assert {c["status"] for c in checks.values()} == {"error"}
+    assert "oc login" in checks["env.api-server"]["hint"]
+
+
+def test_a_students_credential_cannot_judge_the_lab(lab: Lab, ready: World, models: FakeModels) -> None:
+    """What the credential may not read is the grader's `error` (exit 3), never a `fail` of the lab."""
+    lab.load(ready)
+    result = smoke(lab.kubeconfig, *model_urls(models), "--format", "json")
+    assert result.exit_code == 3, result.stderr
+    checks = checks_of(result)
+    assert checks["env.sample-student"]["status"] == "error"
+    assert "permission denied" in checks["env.sample-student"]["message"]
+    assert "cluster-admin" in checks["env.sample-student"]["hint"]  # what smoke needs, not a student's advice
+    assert checks["env.api-server"]["status"] == "pass"
+    assert not [i for i, c in checks.items() if c["status"] == "fail"]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--model-url", "llama-32"], ["--model-url", "NAME=URL"]),
+        (["--model-url", "llama-32=ftp://x"], ["--model-url", "http"]),
+        (["--model-url", "gpt-9=http://127.0.0.1:9/v1"], ["gpt-9", "not a shared model"]),
+        (["--roster", "/nonexistent/cohort.csv"], ["roster"]),
+        (["--format", "yaml"], ["--format"]),
+    ],
+)
+def test_bad_input_is_a_usage_error(lab: Lab, admin: Path, args: list[str], words: list[str]) -> None:
+    result = smoke(admin, *args)
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    for word in words:
+        assert word in result.stderr
+
+
+def test_list_and_explain_show_the_env_checks() -> None:
+    listed = CliRunner().invoke(app, ["list", "smoke"])
+    assert listed.exit_code == 0
+    assert all(check_id in listed.stdout for check_id in ENV_CHECKS)
+    assert "1.logged-in" not in listed.stdout
+    every_lesson = CliRunner().invoke(app, ["list", "all"])
+    assert "env.api-server" not in every_lesson.stdout and "1.logged-in" in every_lesson.stdout
+    explained = CliRunner().invoke(app, ["explain", "env.default-storage"])
+    assert explained.exit_code == 0
+    assert "Lab environment" in explained.stdout and "lessons/lab-environment.md#storage" in explained.stdout
