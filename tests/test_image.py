@@ -50,7 +50,9 @@ def test_installed_wheel_runs_apart_from_the_checkout(wheel: Path, tmp_path: Pat
     """Installed into a fresh prefix (its dependencies come from this environment), run from elsewhere."""
     prefix = tmp_path / "prefix"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile", "--prefix", str(prefix), str(wheel)],
+        # --ignore-installed: without it pip uninstalls the maas-lab of the environment running the tests
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile", "--ignore-installed",
+         "--prefix", str(prefix), str(wheel)],
         check=True, capture_output=True, text=True, timeout=120,
     )
     site = Path(sysconfig.get_path("purelib", vars={"base": str(prefix), "platbase": str(prefix)}))
