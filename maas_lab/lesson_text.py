@@ -2,9 +2,10 @@
 
 What a student copies must work when pasted, so the terminal rendering never reflows what is meant to be copied:
 code blocks are written line for line (a long line overflows and the terminal soft-wraps it, which copies back as
-one line), and a table too wide for the terminal is stacked (one block a row) rather than cut. Prose goes
-through rich's Markdown. Mermaid diagrams become a short text outline; knowledge-check answers stay hidden
-unless asked for.
+one line), and a table too wide for the terminal is stacked (one block a row) rather than cut. Prose is the
+small Markdown subset the lessons use (headings, paragraphs, lists, block quotes, rules; code, bold, italic and
+links inline), wrapped here: a full Markdown parser would double `lesson`'s start-up time. Mermaid diagrams
+become a short text outline; knowledge-check answers stay hidden unless asked for.
 """
 
 from __future__ import annotations
@@ -274,16 +275,95 @@ def _table_fits(headers: list[str], rows: list[list[str]], width: int) -> bool:
     return key + sum(others) + 3 * len(columns) + 1 <= width
 
 
+@dataclass
+class Paragraph:
+    """One wrapped unit of prose: a heading, a rule, a paragraph, a block quote or a list item."""
+
+    kind: str  # "heading", "rule", "text", "quote" or "item"
+    indent: int = 0
+    marker: str = ""  # a heading's level ("##"), a list item's bullet or number ("*", "2.")
+    words: list[str] | None = None
+
+
+_ITEM = re.compile(r"^(\s*)([*+-]|\d+[.)])\s+(.*)$")
+_QUOTE = re.compile(r"^\s*>\s?(.*)$")
+_RULE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
+_HEADING_TEXT = re.compile(r"^\s*(#{1,6})\s+(.*?)(\s+#+)?\s*$")
+
+
+def paragraphs(lines: list[str]) -> list[Paragraph]:
+    """A prose block as headings, rules, paragraphs, quotes and list items; a line that starts none continues
+    the one before it (Markdown's lazy continuation), a blank line ends it."""
+    found: list[Paragraph] = []
+    current: Paragraph | None = None
+    for line in lines:
+        if not line.strip():
+            current = None
+        elif heading := _HEADING_TEXT.match(line):
+            found.append(Paragraph("heading", marker=heading.group(1), words=[heading.group(2)]))
+            current = None
+        elif _RULE.match(line):
+            found.append(Paragraph("rule"))
+            current = None
+        elif item := _ITEM.match(line):
+            current = Paragraph("item", len(item.group(1)), item.group(2), [item.group(3)])
+            found.append(current)
+        elif (quote := _QUOTE.match(line)) and not (current and current.kind == "quote"):
+            current = Paragraph("quote", len(line) - len(line.lstrip()), words=[quote.group(1)])
+            found.append(current)
+        elif current is not None and current.words is not None:
+            current.words.append(quote.group(1) if quote else line.strip())
+        else:
+            current = Paragraph("text", len(line) - len(line.lstrip()), words=[line.strip()])
+            found.append(current)
+    return found
+
+
+HEADING_STYLES = {1: "bold reverse", 2: "bold underline", 3: "bold"}
+
+
+def render_prose(lines: list[str], console: Console) -> None:
+    """Prose wrapped to the terminal, list items and quotes with a hanging indent; one blank line between
+    paragraphs, none between the items of a list."""
+    from rich.text import Text
+
+    width = console.width
+    out: list[Text] = []
+    previous: Paragraph | None = None
+    for paragraph in paragraphs(lines):
+        if previous is not None and not (paragraph.kind == previous.kind == "item"):
+            out.append(Text())
+        previous = paragraph
+        if paragraph.kind == "rule":
+            out.append(Text("─" * width, style="dim"))
+            continue
+        text = inline(" ".join(paragraph.words or []))
+        if paragraph.kind == "heading":
+            text.stylize(HEADING_STYLES.get(len(paragraph.marker), "bold italic"))
+            out.append(text)
+            continue
+        first = " " * paragraph.indent
+        if paragraph.kind == "item":
+            first += (" • " if paragraph.marker in "*+-" else f" {paragraph.marker} ")
+        elif paragraph.kind == "quote":
+            first += "▌ "
+        following = first if paragraph.kind == "quote" else " " * len(first)  # a quote's bar runs down its side
+        style = "magenta" if paragraph.kind == "quote" else ""
+        for index, line in enumerate(text.wrap(console, max(width - len(first), MIN_TEXT_COLUMN))):
+            out.append(Text(following if index else first, style=style).append_text(line))
+    # soft_wrap: every line already fits; one print keeps the console's per-call cost out of the loop
+    console.print(Text("\n").join(out), soft_wrap=True)
+
+
 def render(markdown: str, console: Console) -> None:
-    """Print terminal Markdown: prose by rich, code line for line, tables whole or stacked, diagrams outlined."""
-    from rich.markdown import Markdown
+    """Print terminal Markdown: prose wrapped, code line for line, tables whole or stacked, diagrams outlined."""
     from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
 
     for block in blocks(markdown):
         if block.kind == "prose":
-            console.print(Markdown("\n".join(block.lines)))
+            render_prose(block.lines, console)
         elif block.kind == "code":
             # soft_wrap: no line break is ever inserted, so a pasted line is the whole command
             console.print(Text("\n" + "\n".join(code_lines(block)) + "\n", style="cyan"), soft_wrap=True)
