@@ -373,6 +373,19 @@ def _fold(word: list[Run], width: int) -> list[list[Run]]:
     return pieces
 
 
+def _merged(runs: list[Run]) -> list[Run]:
+    """Neighbouring runs of one style as one (a space between two words of a style takes it): fewer SGR codes."""
+    merged: list[Run] = []
+    for index, (text, style) in enumerate(runs):
+        if not style and text == " " and 0 < index < len(runs) - 1 and runs[index - 1][1] == runs[index + 1][1]:
+            style = runs[index - 1][1]
+        if merged and merged[-1][1] == style:
+            merged[-1] = (merged[-1][0] + text, style)
+        else:
+            merged.append((text, style))
+    return merged
+
+
 class Output:
     """Lines for the terminal, with SGR styles when colour is on (plain text otherwise)."""
 
@@ -385,7 +398,7 @@ class Output:
         elif style:
             runs = [(text, _with(style, own)) for text, own in runs]
         if self.color:
-            self.lines.append("".join(f"\x1b[{s}m{text}\x1b[0m" if s and text else text for text, s in runs))
+            self.lines.append("".join(f"\x1b[{s}m{text}\x1b[0m" if s and text else text for text, s in _merged(runs)))
         else:
             self.lines.append("".join(text for text, _ in runs))
 
