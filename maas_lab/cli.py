@@ -396,6 +396,7 @@ def _show_lesson(markdown: str, *, color: bool) -> None:
     import pydoc
 
     os.environ.setdefault("LESS", "-FRX")  # the pager keeps colours, quits when the text fits on one screen
+    color = color and os.environ.get("TERM") != "dumb"
     pydoc.pager(render(markdown, width=shutil.get_terminal_size().columns, color=color))
 
 

@@ -283,7 +283,8 @@ def paragraphs(lines: list[str]) -> list[Paragraph]:
 
 Run = tuple[str, str]
 CODE, BOLD, ITALIC, LINK, DIM, QUOTE = "1;36", "1", "3", "4", "2", "35"
-HEADING_STYLES = {1: "1;7", 2: "1;4", 3: "1"}
+CODE_BLOCK, NOTE = "36", "2;3"
+HEADING_STYLES = {1: "1;7", 2: "1;4", 3: "1"}  # h1 reversed, h2 underlined, h3 bold, deeper ones bold italic
 _INLINE = re.compile(r"(\*\*.+?\*\*|\*[^*\s][^*]*\*|`[^`]+`|\[[^\]]+\]\([^)]+\))")
 
 
@@ -487,11 +488,11 @@ def render(markdown: str, *, width: int, color: bool) -> str:
         elif block.kind == "code":
             out.line()
             for line in code_lines(block):
-                out.line(line, "36")
+                out.line(line, CODE_BLOCK)
             out.line()
         elif block.kind == "mermaid":
             out.line()
-            out.line("Diagram (drawn on the course site), in outline:", "2;3")
+            out.line("Diagram (drawn on the course site), in outline:", NOTE)
             for line in mermaid_outline(block):
                 indent = " " * (len(line) - len(line.lstrip()) + 2)
                 out.wrapped([(line.strip(), DIM)], indent, indent)
