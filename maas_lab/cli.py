@@ -385,18 +385,19 @@ def lesson(
 
 
 def _show_lesson(markdown: str, *, color: bool) -> None:
-    """Through $PAGER (or less) on a terminal, straight to standard output otherwise."""
-    from rich.console import Console
+    """Through $PAGER (or less) on a terminal, straight to standard output otherwise (without colour there)."""
+    import shutil
 
     from maas_lab.lesson_text import render
 
-    console = Console(highlight=False, color_system="auto" if color else None)
     if not sys.stdout.isatty():
-        render(markdown, console)
+        sys.stdout.write(render(markdown, width=shutil.get_terminal_size().columns, color=False))
         return
+    import pydoc
+
     os.environ.setdefault("LESS", "-FRX")  # the pager keeps colours, quits when the text fits on one screen
-    with console.pager(styles=color):
-        render(markdown, console)
+    color = color and os.environ.get("TERM") != "dumb"
+    pydoc.pager(render(markdown, width=shutil.get_terminal_size().columns, color=color))
 
 
 def _warn(settings: Settings) -> None:

@@ -2,33 +2,29 @@
 
 What a student copies must work when pasted, so the terminal rendering never reflows what is meant to be copied:
 code blocks are written line for line (a long line overflows and the terminal soft-wraps it, which copies back as
-one line), and a table too wide for the terminal is stacked (one block a row) rather than cut. Prose goes
-through rich's Markdown. Mermaid diagrams become a short text outline; knowledge-check answers stay hidden
-unless asked for.
+one line), and a table too wide for the terminal is stacked (one block a row) rather than cut. Prose is the
+small Markdown subset the lessons use (headings, paragraphs, lists, block quotes, rules; code, bold, italic and
+links inline), wrapped here: a full Markdown parser would double `lesson`'s start-up time. Mermaid diagrams
+become a short text outline; knowledge-check answers stay hidden unless asked for.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from maas_lab.engine.registry import LESSONS
 from maas_lab.errors import UsageError
-
-if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.text import Text
 
 PLACEHOLDERS = ("<USER_NAME>", "<CLUSTER_DOMAIN>")
 
 
 def lessons_dir() -> Path:
     """`maas_lab/_lessons` in an installed wheel; the repository's `lessons/` in a checkout."""
-    packaged = Path(str(resources.files("maas_lab"))) / "_lessons"
+    packaged = Path(__file__).resolve().parent / "_lessons"  # not importlib.resources: a wheel installs files
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / "lessons"
@@ -237,79 +233,281 @@ def mermaid_outline(block: Block) -> list[str]:
     return outline
 
 
-# -- rendering ---------------------------------------------------------------------------------------------------
+@dataclass
+class Paragraph:
+    """One wrapped unit of prose: a heading, a rule, a paragraph, a block quote or a list item."""
+
+    kind: str  # "heading", "rule", "text", "quote" or "item"
+    indent: int = 0
+    marker: str = ""  # a heading's level ("##"), a list item's bullet or number ("*", "2.")
+    words: list[str] | None = None
 
 
-def inline(text: str) -> Text:
-    """A table cell's Markdown: `code` and **bold** styled, [links](url) as their text, the rest as is."""
-    from rich.text import Text
+_ITEM = re.compile(r"^(\s*)([*+-]|\d+[.)])\s+(.*)$")
+_QUOTE = re.compile(r"^\s*>\s?(.*)$")
+_RULE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
+_HEADING_TEXT = re.compile(r"^\s*(#{1,6})\s+(.*?)(\s+#+)?\s*$")
 
-    result = Text()
-    for token in re.split(r"(\*\*.+?\*\*|\*[^*\s][^*]*\*|`[^`]+`|\[[^\]]+\]\([^)]+\))", text):
-        if token.startswith("`") and token.endswith("`") and len(token) > 1:
-            result.append(token[1:-1], style="bold cyan")
-        elif token.startswith("**") and token.endswith("**") and len(token) > 3:
-            bold = inline(token[2:-2])
-            bold.stylize("bold")
-            result.append_text(bold)
-        elif token.startswith("*") and token.endswith("*") and len(token) > 2:
-            italic = inline(token[1:-1])
-            italic.stylize("italic")
-            result.append_text(italic)
-        elif token.startswith("[") and "](" in token:
-            result.append(token[1 : token.index("](")], style="underline")
+
+def paragraphs(lines: list[str]) -> list[Paragraph]:
+    """A prose block as headings, rules, paragraphs, quotes and list items; a line that starts none continues
+    the one before it (Markdown's lazy continuation), a blank line ends it."""
+    found: list[Paragraph] = []
+    current: Paragraph | None = None
+    for line in lines:
+        if not line.strip():
+            current = None
+        elif heading := _HEADING_TEXT.match(line):
+            found.append(Paragraph("heading", marker=heading.group(1), words=[heading.group(2)]))
+            current = None
+        elif _RULE.match(line):
+            found.append(Paragraph("rule"))
+            current = None
+        elif item := _ITEM.match(line):
+            current = Paragraph("item", len(item.group(1)), item.group(2), [item.group(3)])
+            found.append(current)
+        elif (quote := _QUOTE.match(line)) and not (current and current.kind == "quote"):
+            current = Paragraph("quote", len(line) - len(line.lstrip()), words=[quote.group(1)])
+            found.append(current)
+        elif current is not None and current.words is not None:
+            current.words.append(quote.group(1) if quote else line.strip())
         else:
-            result.append(token)
-    return result
+            current = Paragraph("text", len(line) - len(line.lstrip()), words=[line.strip()])
+            found.append(current)
+    return found
+
+
+# -- rendering ---------------------------------------------------------------------------------------------------
+# Plain strings and SGR codes rather than rich: `lesson` starts as fast as `--help` (rich's console and layout
+# engine cost more than the whole rendering here). A run is (text, style), the style an SGR parameter list.
+
+Run = tuple[str, str]
+CODE, BOLD, ITALIC, LINK, DIM, QUOTE = "1;36", "1", "3", "4", "2", "35"
+CODE_BLOCK, NOTE = "36", "2;3"
+HEADING_STYLES = {1: "1;7", 2: "1;4", 3: "1"}  # h1 reversed, h2 underlined, h3 bold, deeper ones bold italic
+_INLINE = re.compile(r"(\*\*.+?\*\*|\*[^*\s][^*]*\*|`[^`]+`|\[[^\]]+\]\([^)]+\))")
+
+
+def _with(style: str, extra: str) -> str:
+    return f"{style};{extra}" if style else extra
+
+
+def inline(text: str, style: str = "") -> list[Run]:
+    """Markdown inline: `code` and **bold** styled, [links](url) as their text, the rest as is."""
+    runs: list[Run] = []
+    for token in _INLINE.split(text):
+        if token.startswith("`") and token.endswith("`") and len(token) > 1:
+            runs.append((token[1:-1], _with(style, CODE)))
+        elif token.startswith("**") and token.endswith("**") and len(token) > 3:
+            runs += inline(token[2:-2], _with(style, BOLD))
+        elif token.startswith("*") and token.endswith("*") and len(token) > 2:
+            runs += inline(token[1:-1], _with(style, ITALIC))
+        elif token.startswith("[") and "](" in token:
+            runs.append((token[1 : token.index("](")], _with(style, LINK)))
+        elif token:
+            runs.append((token, style))
+    return runs
+
+
+def plain(runs: list[Run]) -> str:
+    return "".join(text for text, _ in runs)
+
+
+def cells(text: str) -> int:
+    """Terminal columns: wide characters (emoji, CJK) take two, combining marks and variation selectors none."""
+    if text.isascii():
+        return len(text)
+    return sum(_char_cells(char) for char in text)
+
+
+def _char_cells(char: str) -> int:
+    if unicodedata.combining(char) or "\ufe00" <= char <= "\ufe0f" or char == "\u200d":
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+
+def wrap(runs: list[Run], width: int) -> list[list[Run]]:
+    """Greedy word wrap at `width` columns, styles kept; a word longer than a line is folded."""
+    words: list[list[Run]] = [[]]
+    for text, style in runs:
+        for index, piece in enumerate(text.split(" ")):
+            if index:
+                words.append([])
+            if piece:
+                words[-1].append((piece, style))
+    lines: list[list[Run]] = []
+    line: list[Run] = []
+    used = 0
+    for word in (w for w in words if w):
+        size = sum(cells(text) for text, _ in word)
+        if line and used + 1 + size > width:
+            lines.append(line)
+            line, used = [], 0
+        if line:
+            line.append((" ", ""))
+            used += 1
+        if size > width:  # a word no line can hold is folded; its last piece starts the next line
+            *whole, word = _fold(word, width)  # (the line before it was ended above)
+            lines += whole
+            size = sum(cells(text) for text, _ in word)
+        line += word
+        used += size
+    if line or not lines:
+        lines.append(line)
+    return lines
+
+
+def _fold(word: list[Run], width: int) -> list[list[Run]]:
+    pieces: list[list[Run]] = [[]]
+    used = 0
+    for text, style in word:
+        for char in text:
+            if used + cells(char) > width and pieces[-1]:
+                pieces.append([])
+                used = 0
+            last = pieces[-1]
+            if last and last[-1][1] == style:
+                last[-1] = (last[-1][0] + char, style)
+            else:
+                last.append((char, style))
+            used += cells(char)
+    return pieces
+
+
+def _merged(runs: list[Run]) -> list[Run]:
+    """Neighbouring runs of one style as one (a space between two words of a style takes it): fewer SGR codes."""
+    merged: list[Run] = []
+    for index, (text, style) in enumerate(runs):
+        if not style and text == " " and 0 < index < len(runs) - 1 and runs[index - 1][1] == runs[index + 1][1]:
+            style = runs[index - 1][1]
+        if merged and merged[-1][1] == style:
+            merged[-1] = (merged[-1][0] + text, style)
+        else:
+            merged.append((text, style))
+    return merged
+
+
+class Output:
+    """Lines for the terminal, with SGR styles when colour is on (plain text otherwise)."""
+
+    def __init__(self, width: int, *, color: bool) -> None:
+        self.width, self.color, self.lines = width, color, list[str]()
+
+    def line(self, runs: list[Run] | str = "", style: str = "") -> None:
+        if isinstance(runs, str):
+            runs = [(runs, style)]
+        elif style:
+            runs = [(text, _with(style, own)) for text, own in runs]
+        if self.color:
+            self.lines.append("".join(f"\x1b[{s}m{text}\x1b[0m" if s and text else text for text, s in _merged(runs)))
+        else:
+            self.lines.append("".join(text for text, _ in runs))
+
+    def wrapped(self, runs: list[Run], first: str, following: str, prefix_style: str = "") -> None:
+        for index, line in enumerate(wrap(runs, max(self.width - cells(first), MIN_TEXT_COLUMN))):
+            self.line([(following if index else first, prefix_style), *line])
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def _prose(lines: list[str], out: Output) -> None:
+    """Prose wrapped to the terminal, list items and quotes with a hanging indent; one blank line between
+    paragraphs, none between the items of a list."""
+    previous: Paragraph | None = None
+    for paragraph in paragraphs(lines):
+        if previous is not None and not (paragraph.kind == previous.kind == "item"):
+            out.line()
+        previous = paragraph
+        if paragraph.kind == "rule":
+            out.line("─" * out.width, DIM)
+            continue
+        text = " ".join(paragraph.words or [])
+        if paragraph.kind == "heading":
+            out.wrapped(inline(text, HEADING_STYLES.get(len(paragraph.marker), "1;3")), "", "")
+            continue
+        runs = inline(text)
+        first = " " * paragraph.indent
+        if paragraph.kind == "item":
+            first += " • " if paragraph.marker in "*+-" else f" {paragraph.marker} "
+        elif paragraph.kind == "quote":
+            first += "▌ "
+        following = first if paragraph.kind == "quote" else " " * len(first)  # a quote's bar runs down its side
+        out.wrapped(runs, first, following, QUOTE if paragraph.kind == "quote" else "")
 
 
 MIN_TEXT_COLUMN = 16  # below this a wrapped description column is a sliver: the table is stacked instead
 
 
-def _table_fits(headers: list[str], rows: list[list[str]], width: int) -> bool:
-    """The first column whole, each other one at least its longest word (and MIN_TEXT_COLUMN), plus the borders."""
-    columns = list(zip(headers, *rows, strict=False))
-    key = max(inline(cell).cell_len for cell in columns[0])
-    others = [max(MIN_TEXT_COLUMN, *(len(word) for cell in column for word in inline(cell).plain.split())) for column in columns[1:]]
-    return key + sum(others) + 3 * len(columns) + 1 <= width
+def _column_widths(headers: list[str], rows: list[list[str]], width: int) -> list[int] | None:
+    """The first column whole; the others share what is left, each at least its longest word (and
+    MIN_TEXT_COLUMN) — or None when that does not fit, and the table is stacked."""
+    columns = [[plain(inline(cell)) for cell in column] for column in zip(headers, *rows, strict=False)]
+    key = max(cells(cell) for cell in columns[0])
+    floors = [max(MIN_TEXT_COLUMN, *(cells(word) for cell in column for word in cell.split())) for column in columns[1:]]
+    wanted = [max(floor, *(cells(cell) for cell in column)) for floor, column in zip(floors, columns[1:], strict=True)]
+    room = width - key - 3 * len(columns) - 1
+    if sum(floors) > room:
+        return None
+    widths = list(wanted)
+    while sum(widths) > room:  # take a column from the widest one that can still give
+        widest = max((i for i in range(len(widths)) if widths[i] > floors[i]), key=lambda i: widths[i])
+        widths[widest] -= 1
+    return [key, *widths]
 
 
-def render(markdown: str, console: Console) -> None:
-    """Print terminal Markdown: prose by rich, code line for line, tables whole or stacked, diagrams outlined."""
-    from rich.markdown import Markdown
-    from rich.padding import Padding
-    from rich.table import Table
-    from rich.text import Text
+def _table(headers: list[str], rows: list[list[str]], widths: list[int], out: Output) -> None:
+    def border(left: str, middle: str, right: str) -> None:
+        out.line(left + middle.join("─" * (w + 2) for w in widths) + right)
 
+    def row(cells_: list[str], style: str = "") -> None:
+        # the key (column 0) is never wrapped: the widths were made to fit it whole
+        wrapped = [[inline(cells_[0], style)], *(wrap(inline(cell, style), w) for cell, w in zip(cells_[1:], widths[1:], strict=False))]
+        for index in range(max(len(lines) for lines in wrapped)):
+            runs: list[Run] = [("│", "")]
+            for lines, w in zip(wrapped, widths, strict=False):
+                line = lines[index] if index < len(lines) else []
+                runs += [(" ", ""), *line, (" " * (w - cells(plain(line))) + " │", "")]
+            out.line(runs)
+
+    border("┌", "┬", "┐")
+    row(headers, BOLD)
+    border("├", "┼", "┤")
+    for cells_ in rows:
+        row(cells_ + [""] * (len(headers) - len(cells_)))
+    border("└", "┴", "┘")
+
+
+def render(markdown: str, *, width: int, color: bool) -> str:
+    """Terminal Markdown as the terminal's text: prose wrapped, code line for line (never broken: a long line
+    overflows, and the terminal's soft wrap copies back as one line), tables whole or stacked, diagrams outlined."""
+    out = Output(width, color=color)
     for block in blocks(markdown):
         if block.kind == "prose":
-            console.print(Markdown("\n".join(block.lines)))
+            _prose(block.lines, out)
         elif block.kind == "code":
-            # soft_wrap: no line break is ever inserted, so a pasted line is the whole command
-            console.print(Text("\n" + "\n".join(code_lines(block)) + "\n", style="cyan"), soft_wrap=True)
+            out.line()
+            for line in code_lines(block):
+                out.line(line, CODE_BLOCK)
+            out.line()
         elif block.kind == "mermaid":
-            console.print()
-            console.print(Text("Diagram (drawn on the course site), in outline:", style="dim italic"))
+            out.line()
+            out.line("Diagram (drawn on the course site), in outline:", NOTE)
             for line in mermaid_outline(block):
-                indent = len(line) - len(line.lstrip()) + 2
-                console.print(Padding(Text(line.strip(), style="dim", overflow="fold"), (0, 0, 0, indent)))
-            console.print()
+                indent = " " * (len(line) - len(line.lstrip()) + 2)
+                out.wrapped([(line.strip(), DIM)], indent, indent)
+            out.line()
         else:
             headers, rows = table_cells(block)
-            console.print()
-            if _table_fits(headers, rows, console.width):
-                table = Table()
-                for index, header in enumerate(headers):  # the key a student must type (column 0) is never cut
-                    table.add_column(inline(header), no_wrap=index == 0, overflow="fold")
-                for row in rows:
-                    table.add_row(*[inline(cell) for cell in row])
-                console.print(table)
-                console.print()
+            out.line()
+            widths = _column_widths(headers, rows, width)
+            if widths is not None:
+                _table(headers, rows, widths, out)
+                out.line()
                 continue
             for row in rows:  # too wide: one block a row, the key on its own line, never cut
-                console.print(inline(row[0]), soft_wrap=True)
+                out.line(inline(row[0]))
                 for header, cell in zip(headers[1:], row[1:], strict=False):
-                    detail = inline(header).append(": ").append_text(inline(cell))
-                    detail.overflow = "fold"
-                    console.print(Padding(detail, (0, 0, 0, 4)))
-            console.print()
+                    out.wrapped([*inline(header), (": ", ""), *inline(cell)], "    ", "    ")
+            out.line()
+    return out.text()

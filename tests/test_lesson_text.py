@@ -74,6 +74,27 @@ def test_code_lines_and_table_keys_arrive_whole(number: int, width: int) -> None
         assert any(key in line for line in shown), f"table key {key!r} cut at {width} columns"
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+def test_everything_but_code_fits_the_terminal(width: int) -> None:
+    """Prose, tables, outlines and stacked rows are wrapped to the width; only code lines may overflow."""
+    from maas_lab.lesson_text import cells, for_terminal
+
+    for number in sorted(LESSONS):
+        code = set(code_lines(for_terminal(source(number))))  # expected-output blocks included
+        out = cli("lesson", str(number), *NAMES, "--answers", columns=width).stdout
+        too_wide = [line for line in out.splitlines() if cells(line) > width and line.rstrip() not in code]
+        assert too_wide == [], f"lesson {number} at {width} columns: {too_wide[:2]}"
+
+
+def test_a_word_longer_than_the_line_is_folded_not_lost() -> None:
+    from maas_lab.lesson_text import plain, wrap
+
+    long = "x" * 50
+    lines = [plain(line) for line in wrap([("see ", ""), (long, "1"), (" then more", "")], 20)]
+    assert all(len(line) <= 20 for line in lines)
+    assert " ".join(lines).replace(" ", "") == ("see" + long + "thenmore")
+
+
 def test_lesson_2_keys_stack_on_a_narrow_terminal_and_stay_a_table_on_a_wide_one() -> None:
     narrow = cli("lesson", "2", *NAMES, columns=60).stdout
     assert "backend.auth.litellmApiKey\n" in narrow  # the key alone on its line, its details under it
@@ -135,21 +156,14 @@ def test_a_cluster_domain_without_apps_is_warned_about() -> None:
     assert cli("lesson", "2", *NAMES, "--raw").stderr == ""
 
 
-def test_no_color_and_the_renderer_on_a_colour_terminal(tmp_path: Path) -> None:
-    import io
-
-    from rich.console import Console
-
+def test_no_color_and_the_renderer_on_a_colour_terminal() -> None:
     from maas_lab.lesson_text import for_terminal, render
 
     text = for_terminal(source(2), answers=False)
-    coloured = io.StringIO()
-    render(text, Console(file=coloured, force_terminal=True, width=80))
-    assert ANSI.search(coloured.getvalue())
-    plain = io.StringIO()
-    render(text, Console(file=plain, force_terminal=True, color_system=None, width=80))
-    assert not re.search(r"\x1b\[[0-9;]*3[0-9]m", plain.getvalue())  # no colour codes (bold may stay)
-    assert cli("lesson", "2", *NAMES, "--no-color").exit_code == 0
+    assert ANSI.search(render(text, width=80, color=True))
+    assert not ANSI.search(render(text, width=80, color=False))
+    result = cli("lesson", "2", *NAMES, "--no-color")
+    assert result.exit_code == 0 and not ANSI.search(result.stdout)
 
 
 def test_on_a_terminal_the_lesson_goes_through_the_pager(tmp_path: Path) -> None:

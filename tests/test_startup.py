@@ -1,7 +1,8 @@
 """The commands a student types first start fast: nothing heavy is imported for them.
 
 Time is not asserted (machines are shared; `benchmarks/bench_startup.py` prints the figures); what is asserted is
-the cause of a slow start: the HTTP client, the Kubernetes client and pydantic stay unimported.
+the cause of a slow start: the HTTP client, the Kubernetes client and pydantic stay unimported (and for `lesson`,
+rich and any Markdown parser).
 """
 
 from __future__ import annotations
@@ -63,6 +64,25 @@ def test_fast_commands_import_nothing_heavy(args: list[str]) -> None:
     assert loaded, result.stderr[-2000:]
     assert loaded[-1] == "LOADED:", f"{' '.join(args)} imported {loaded[-1][7:]}"
     assert result.stdout.strip() or "unknown check id" in result.stderr  # and it did its job
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lesson", "2", "--user", "u1", "--cluster-domain", "apps.example.com"],
+        ["lesson", "5", "--answers", "--no-color", "--user", "u1", "--cluster-domain", "apps.example.com"],
+    ],
+)
+def test_a_lesson_is_rendered_without_a_markdown_parser_or_rich(args: list[str]) -> None:
+    """The lesson's own renderer writes the text: Markdown parsing and rich's console would double the start-up."""
+    renderers = ("markdown_it", "rich")
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY + renderers), *args], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    loaded = [line for line in result.stderr.splitlines() if line.startswith("LOADED:")]
+    assert loaded, result.stderr[-2000:]
+    assert loaded[-1] == "LOADED:", f"{' '.join(args)} imported {loaded[-1][7:]}"
+    assert "helm" in result.stdout or "Canopy" in result.stdout  # and the lesson was shown
 
 
 @pytest.mark.parametrize("args", [["list"], ["list", "2", "--user", "u1"], ["explain", "2.routes"], ["explain", "2.route"]])
