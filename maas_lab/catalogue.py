@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -64,14 +66,17 @@ class _BuiltinPoints:
         return self.required if required else self.bonus
 
 
+@cache
 def _builtin_profile(name: str) -> dict[str, Any] | None:
-    """A built-in profile's YAML, read without pydantic (it is shipped valid; start-up stays light)."""
+    """A built-in profile's YAML, read once and without pydantic (it is shipped valid; start-up stays light)."""
     resource = resources.files("maas_lab.profiles").joinpath(f"{name}.yaml")
     if os.sep in name or not resource.is_file():
         return None
     import yaml
 
-    data: dict[str, Any] = yaml.safe_load(resource.read_text("utf-8"))
+    # libyaml's loader when PyYAML was built with it: the pure-Python one costs `list` a noticeable share of its start
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data: dict[str, Any] = yaml.load(resource.read_text("utf-8"), Loader=loader)
     return data
 
 
@@ -161,3 +166,25 @@ def explain_text(check: Check, lesson_title: str, user: str | None) -> str:
         f"If it fails: {fill_user(check.hint, user)}",
     ]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class CatalogueRow:
+    id: str
+    points: str
+    title: str
+    evidence: str
+    needs: str
+
+
+def render_catalogue(rows: list[CatalogueRow], *, width: int | None = None) -> str:
+    """`maas-lab list`: a table when it fits the terminal (ids never wrapped), else one block a check.
+
+    Drawn by the lesson renderer, not rich: `list` is among the commands that must start at once.
+    """
+    from maas_lab.lesson_text import render_table
+    from maas_lab.report import terminal_width
+
+    headers = ["id", "points", "title", "evidence", "needs"]
+    cells = [[row.id, row.points, row.title, row.evidence, row.needs] for row in rows]
+    return render_table(headers, cells, width=width or terminal_width())

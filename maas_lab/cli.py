@@ -298,9 +298,16 @@ def list_(
 
     Example: maas-lab list 3   ·   maas-lab list smoke
     """
-    from maas_lab.catalogue import checks_in_order, fill_user, profile_points, readable_evidence, template_values
+    from maas_lab.catalogue import (
+        CatalogueRow,
+        checks_in_order,
+        fill_user,
+        profile_points,
+        readable_evidence,
+        render_catalogue,
+        template_values,
+    )
     from maas_lab.engine.registry import filled
-    from maas_lab.report.table import CatalogueRow, render_catalogue
 
     try:
         if lesson is None:  # every check: the lessons', then the lab environment's

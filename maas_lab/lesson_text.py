@@ -15,6 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from maas_lab.engine.registry import LESSONS
 from maas_lab.errors import UsageError
@@ -292,6 +293,12 @@ def _with(style: str, extra: str) -> str:
     return f"{style};{extra}" if style else extra
 
 
+class Parse(Protocol):
+    """How a cell's text becomes styled runs: inline Markdown, or literal text."""
+
+    def __call__(self, text: str, style: str = "", /) -> list[Run]: ...
+
+
 def inline(text: str, style: str = "") -> list[Run]:
     """Markdown inline: `code` and **bold** styled, [links](url) as their text, the rest as is."""
     runs: list[Run] = []
@@ -439,12 +446,16 @@ def _prose(lines: list[str], out: Output) -> None:
 MIN_TEXT_COLUMN = 16  # below this a wrapped description column is a sliver: the table is stacked instead
 
 
-def _column_widths(headers: list[str], rows: list[list[str]], width: int) -> list[int] | None:
+def _column_widths(headers: list[str], rows: list[list[str]], width: int, parse: Parse) -> list[int] | None:
     """The first column whole; the others share what is left, each at least its longest word (and
     MIN_TEXT_COLUMN) — or None when that does not fit, and the table is stacked."""
-    columns = [[plain(inline(cell)) for cell in column] for column in zip(headers, *rows, strict=False)]
+    columns = [[plain(parse(cell)) for cell in column] for column in zip(headers, *rows, strict=False)]
     key = max(cells(cell) for cell in columns[0])
-    floors = [max(MIN_TEXT_COLUMN, *(cells(word) for cell in column for word in cell.split())) for column in columns[1:]]
+    # a column is at least its longest word, and MIN_TEXT_COLUMN unless all of it is narrower
+    floors = [
+        max(min(MIN_TEXT_COLUMN, max(cells(cell) for cell in column)), *(cells(word) for cell in column for word in cell.split()))
+        for column in columns[1:]
+    ]
     wanted = [max(floor, *(cells(cell) for cell in column)) for floor, column in zip(floors, columns[1:], strict=True)]
     room = width - key - 3 * len(columns) - 1
     if sum(floors) > room:
@@ -456,13 +467,13 @@ def _column_widths(headers: list[str], rows: list[list[str]], width: int) -> lis
     return [key, *widths]
 
 
-def _table(headers: list[str], rows: list[list[str]], widths: list[int], out: Output) -> None:
+def _table(headers: list[str], rows: list[list[str]], widths: list[int], out: Output, parse: Parse) -> None:
     def border(left: str, middle: str, right: str) -> None:
         out.line(left + middle.join("─" * (w + 2) for w in widths) + right)
 
     def row(cells_: list[str], style: str = "") -> None:
         # the key (column 0) is never wrapped: the widths were made to fit it whole
-        wrapped = [[inline(cells_[0], style)], *(wrap(inline(cell, style), w) for cell, w in zip(cells_[1:], widths[1:], strict=False))]
+        wrapped = [[parse(cells_[0], style)], *(wrap(parse(cell, style), w) for cell, w in zip(cells_[1:], widths[1:], strict=False))]
         for index in range(max(len(lines) for lines in wrapped)):
             runs: list[Run] = [("│", "")]
             for lines, w in zip(wrapped, widths, strict=False):
@@ -500,14 +511,30 @@ def render(markdown: str, *, width: int, color: bool) -> str:
         else:
             headers, rows = table_cells(block)
             out.line()
-            widths = _column_widths(headers, rows, width)
-            if widths is not None:
-                _table(headers, rows, widths, out)
-                out.line()
-                continue
-            for row in rows:  # too wide: one block a row, the key on its own line, never cut
-                out.line(inline(row[0]))
-                for header, cell in zip(headers[1:], row[1:], strict=False):
-                    out.wrapped([*inline(header), (": ", ""), *inline(cell)], "    ", "    ")
+            _whole_or_stacked(headers, rows, out)
             out.line()
     return out.text()
+
+
+def render_table(headers: list[str], rows: list[list[str]], *, width: int, color: bool = False) -> str:
+    """Cells taken literally (no Markdown): a table whole when it fits `width` (its first column never wrapped),
+    else one block a row."""
+    out = Output(width, color=color)
+    _whole_or_stacked(headers, rows, out, literal)
+    return out.text()
+
+
+def literal(text: str, style: str = "") -> list[Run]:
+    return [(text, style)] if text else []
+
+
+def _whole_or_stacked(headers: list[str], rows: list[list[str]], out: Output, parse: Parse = inline) -> None:
+    widths = _column_widths(headers, rows, out.width, parse)
+    if widths is not None:
+        _table(headers, rows, widths, out, parse)
+        return
+    for row in rows:  # too wide: one block a row, the key on its own line, never cut
+        out.line(parse(row[0]))
+        for header, cell in zip(headers[1:], row[1:], strict=False):
+            if cell:
+                out.wrapped([*parse(header), (": ", ""), *parse(cell)], "    ", "    ")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 
@@ -22,6 +21,8 @@ def parse_time(value: Any) -> datetime | None:
         try:
             parsed = datetime.strptime(head, "%a %b %d %Y %H:%M:%S GMT%z")
         except ValueError:
+            from email.utils import parsedate_to_datetime  # rare; its import would slow `list` and `explain`
+
             try:
                 parsed = parsedate_to_datetime(text)
             except (TypeError, ValueError, IndexError):

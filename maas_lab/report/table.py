@@ -7,11 +7,7 @@ Nothing is ever cut: a wide terminal gets tables whose text folds inside its cel
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from rich.console import Console
 from rich.padding import Padding
@@ -19,9 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from maas_lab.engine.model import CheckResult, Outcome, Report, Status
+from maas_lab.report import terminal_width
 
 STACK_BELOW = 100  # columns: a four-column table narrower than this cuts messages into slivers
-DEFAULT_WIDTH = 100  # when the output is not a terminal (a pipe, a file, CI) and COLUMNS is unset
 MANY_IDS = 4  # a hint shared by more checks than this names a few and counts the rest
 
 SYMBOLS = {
@@ -40,16 +36,6 @@ OUTCOME_WORDS = {
 
 def points(value: float) -> str:
     return f"{value:g}"
-
-
-def terminal_width() -> int:
-    """COLUMNS when set, else the terminal's width, else DEFAULT_WIDTH for a pipe or a file."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        return int(columns)
-    if sys.stdout.isatty():
-        return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
-    return DEFAULT_WIDTH
 
 
 def score_text(results: Iterable[CheckResult]) -> str:
@@ -173,36 +159,4 @@ def render_table(report: Report, *, color: bool = False, width: int | None = Non
                 console.print(Text(f"         maas-lab explain {only.check.id}", style="dim"), soft_wrap=True)
     for note in report.notes:
         console.print(Text(f"note: {note}", style="dim"), overflow="fold")
-    return buffer.getvalue()
-
-
-@dataclass(frozen=True)
-class CatalogueRow:
-    id: str
-    points: str
-    title: str
-    evidence: str
-    needs: str
-
-
-def render_catalogue(rows: list[CatalogueRow], *, width: int | None = None) -> str:
-    """`maas-lab list`: a table on a wide terminal, one block a check on a narrow one."""
-    width = width or terminal_width()
-    buffer = io.StringIO()
-    console = _console(buffer, False, width)
-    if width >= STACK_BELOW:
-        table = Table()
-        table.add_column("id", no_wrap=True)
-        table.add_column("points", no_wrap=True)
-        for name in ("title", "evidence", "needs"):
-            table.add_column(name, overflow="fold")
-        for row in rows:
-            table.add_row(row.id, row.points, row.title, row.evidence, row.needs)
-        console.print(table)
-        return buffer.getvalue()
-    for row in rows:
-        console.print(Text.assemble((row.id, "bold"), f"  points: {row.points}"), overflow="fold")
-        details = [row.title, f"evidence: {row.evidence}"] + ([f"needs: {row.needs}"] if row.needs else [])
-        for detail in details:
-            console.print(Padding(Text(detail, overflow="fold"), (0, 0, 0, 4)))
     return buffer.getvalue()
