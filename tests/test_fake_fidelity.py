@@ -22,7 +22,6 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,14 +30,9 @@ import pytest
 from tests.fakes import litellm as ll
 from tests.fakes import litemaas as lm
 
-RECORDED = Path(__file__).resolve().parent / "recorded"
-UA = "maas-lab/0.1.0"
-MASTER = "sk-master-test"
-ADMIN_KEY = "ltm_admin_testkey"
-STUDENT_ID = "71d83f87-0057-40a6-b9e8-f47c4c86818f"
-CLASSMATE_ID = "b2fc5db5-8392-4b70-b57c-99e3a5357c9e"
-FIRST_KEY = "sk-at_RWP5-2Z-sn5GrhCd1Bw"
-MULTI_KEY = "sk-Fz7KxaRGsZNYSm6izpqwzA"
+# the recordings' ids and keys, as the fakes' own tests name them
+from tests.test_fake_services import ADMIN_KEY, CLASSMATE_ID, FIRST_KEY, MASTER, MULTI_KEY, RECORDED, STUDENT_ID, UA
+
 TINY_KEY = "sk-tinybudget-00000000000"
 T0 = datetime(2026, 12, 6, 8, 0, 0, tzinfo=UTC)
 
