@@ -4,12 +4,14 @@ TLS, call budgets. Real kubernetes and httpx clients against the loopback fakes.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import trustme
 
 from maas_lab.engine.model import Outcome, Status
+from maas_lab.lessons.keys import _same_number, alias_prefix, is_alias_of, is_live, recently_created
 from tests.fakes import litellm as fl
 from tests.fakes.litemaas import FakeLiteMaaS
 from tests.fixtures.cluster import HOUR, USER, iso, kustomize_litemaas
@@ -218,3 +220,39 @@ def test_the_grader_never_writes(lab: Lab) -> None:
     for record in lab.litellm.request_log:
         assert record.method == "GET" and record.path != "/health"
         assert (record.user_agent or "").startswith("maas-lab/")
+
+
+# -- how a LiteMaaS key is recognised in LiteLLM, and when a key counts: pure functions --------------------------
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+
+
+def test_a_key_alias_is_the_sanitised_name_and_eight_hex_digits() -> None:
+    assert alias_prefix("Old key.v2") == "Old_key_v2_"  # capitals kept, anything outside [A-Za-z0-9_-] becomes _
+    assert is_alias_of("Old_key_v2_0a1b2c3d", "Old key.v2")
+    for other in ("Old_key_v2_0A1B2C3D", "Old_key_v2_0a1b2c3", "Old_key_v2_0a1b2c3d4", "Old-key-v2_0a1b2c3d", "Old_key_v2_"):
+        assert not is_alias_of(other, "Old key.v2"), other
+
+
+def test_a_budget_is_the_same_number_only_within_a_billionth() -> None:
+    assert _same_number(5, 5.0) and _same_number("5", 5) and _same_number(5 + 1e-10, 5)
+    assert not _same_number(5.5, 5) and not _same_number(-5, 5) and not _same_number(1e-9, 0)
+    assert not _same_number(None, 5) and not _same_number("five", 5)
+
+
+def test_a_litellm_key_is_live_until_blocked_or_expired() -> None:
+    snap = SimpleNamespace(now=NOW)  # is_live reads the snapshot's clock only
+    assert is_live({"blocked": None, "expires": None}, snap)  # type: ignore[arg-type]
+    assert is_live({"expires": iso(NOW + timedelta(seconds=1))}, snap)  # type: ignore[arg-type]
+    assert not is_live({"blocked": True, "expires": None}, snap)  # type: ignore[arg-type]
+    assert not is_live({"blocked": True, "expires": iso(NOW + HOUR)}, snap)  # type: ignore[arg-type]
+    assert not is_live({"expires": iso(NOW)}, snap)  # type: ignore[arg-type]
+    assert not is_live({"expires": iso(NOW - HOUR)}, snap)  # type: ignore[arg-type]
+
+
+def test_a_key_is_recently_created_for_less_than_two_minutes() -> None:
+    snap = SimpleNamespace(now=NOW)  # recently_created reads the snapshot's clock only
+    assert recently_created(snap, {"created_at": iso(NOW - timedelta(seconds=119))})  # type: ignore[arg-type]
+    assert not recently_created(snap, {"created_at": iso(NOW - timedelta(seconds=120))})  # type: ignore[arg-type]
+    assert not recently_created(snap, {"created_at": iso(NOW - HOUR)})  # type: ignore[arg-type]
+    assert not recently_created(snap, {"created_at": None}) and not recently_created(snap, None)  # type: ignore[arg-type]
