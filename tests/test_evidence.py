@@ -7,11 +7,27 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
+import pytest
 import trustme
 
 from maas_lab.engine.model import Outcome, Status
-from maas_lab.lessons.keys import _same_number, alias_prefix, is_alias_of, is_live, recently_created
+from maas_lab.evidence.services import CredentialRejected
+from maas_lab.lessons.keys import (
+    _same_number,
+    alias_prefix,
+    find_keys,
+    is_alias_of,
+    is_live,
+    key_verdict,
+    recently_created,
+    spend_window_start,
+    student_activity,
+    student_tokens,
+    successful_rows,
+)
+from maas_lab.profile import KeySpec
 from tests.fakes import litellm as fl
 from tests.fakes.litemaas import FakeLiteMaaS
 from tests.fixtures.cluster import HOUR, USER, iso, kustomize_litemaas
@@ -256,3 +272,92 @@ def test_a_key_is_recently_created_for_less_than_two_minutes() -> None:
     assert not recently_created(snap, {"created_at": iso(NOW - timedelta(seconds=120))})  # type: ignore[arg-type]
     assert not recently_created(snap, {"created_at": iso(NOW - HOUR)})  # type: ignore[arg-type]
     assert not recently_created(snap, {"created_at": None}) and not recently_created(snap, None)  # type: ignore[arg-type]
+
+
+def _readings(*, litellm_keys: Any = (), api_keys: Any = (), rows: Any = (), activity: Any = None, audit: Any = None) -> Any:
+    """What keys.py reads from a snapshot, for one student: the calls it makes are recorded in `asked`."""
+    asked: list[tuple[Any, ...]] = []
+
+    def spend_logs(user_id: str, *, since: Any, until: Any) -> list[dict[str, Any]]:
+        asked.append(("spend", user_id, since, until))
+        return [dict(r) for r in rows]
+
+    def my_activity(action: str) -> list[dict[str, Any]]:
+        if activity is None:
+            raise CredentialRejected("the student's JWT was refused")
+        return [r for r in activity if r["action"] == action]
+
+    def audit_rows(action: str, *, user_id: str | None = None) -> list[dict[str, Any]] | None:
+        asked.append(("audit", action, user_id))
+        return None if audit is None else [r for r in audit if r["action"] == action]
+
+    return SimpleNamespace(
+        now=NOW,
+        student=SimpleNamespace(id=STUDENT_ID),
+        asked=asked,
+        litellm=SimpleNamespace(keys_of=lambda user_id: list(litellm_keys) if user_id == STUDENT_ID else [], spend_logs=spend_logs),
+        student_litemaas=SimpleNamespace(my_api_keys=lambda: [dict(k) for k in api_keys]),
+        litemaas=SimpleNamespace(my_activity=my_activity, audit=audit_rows),
+    )
+
+
+def test_spend_is_read_from_the_oldest_key_or_ninety_days_back() -> None:
+    dated = [{"token": "t1", "created_at": iso(NOW - HOUR)}, {"token": "t2", "created_at": iso(NOW - timedelta(days=3))}]
+    assert spend_window_start(_readings(litellm_keys=dated)) == (NOW - timedelta(days=3)).date()
+    undated = [*dated, {"token": "t3", "created_at": None}]
+    assert spend_window_start(_readings(litellm_keys=undated)) == (NOW - timedelta(days=90)).date()
+    assert spend_window_start(_readings()) == (NOW - timedelta(days=90)).date()
+    assert student_tokens(_readings(litellm_keys=[*undated, {"token": None}, {"key_alias": "x"}])) == {"t1", "t2", "t3"}
+
+
+def test_successful_rows_are_the_students_own_successes_of_those_keys() -> None:
+    tag = "User-Agent: curl/8.5.0"
+    rows = [
+        {"id": 1, "api_key": "t1", "status": "failure", "request_tags": [tag]},
+        {"id": 2, "api_key": "t9", "status": "success", "request_tags": [tag]},
+        {"id": 3, "api_key": "t1", "status": "success", "request_tags": ["User-Agent: maas-lab/1.0.0"]},
+        {"id": 4, "api_key": "t1", "status": "success", "request_tags": [tag]},
+        {"id": 5, "api_key": "t1", "request_tags": None},
+    ]
+    snap = _readings(litellm_keys=[{"token": "t1", "created_at": iso(NOW - HOUR)}], rows=rows)
+    assert [r["id"] for r in successful_rows(snap, tokens={"t1"})] == [4, 5]
+    assert snap.asked == [("spend", STUDENT_ID, (NOW - HOUR).date(), NOW.date())]
+    assert successful_rows(snap, tokens=set()) == [] and len(snap.asked) == 1  # nothing to read for no key
+
+
+def test_activity_falls_back_to_the_admin_audit_of_the_student_only() -> None:
+    mine = {"action": "USER_UPDATE", "userId": STUDENT_ID, "id": 1}
+    theirs = {"action": "USER_UPDATE", "userId": "someone-else", "id": 2}
+    own = _readings(activity=[mine, {"action": "OTHER", "userId": STUDENT_ID, "id": 3}])
+    assert student_activity(own, "USER_UPDATE") == [mine] and own.asked == []
+    fallback = _readings(audit=[theirs, mine, {"action": "OTHER", "userId": STUDENT_ID, "id": 3}])
+    assert student_activity(fallback, "USER_UPDATE") == [mine]
+    assert fallback.asked == [("audit", "USER_UPDATE", STUDENT_ID)]
+    with pytest.raises(CredentialRejected):  # neither the JWT nor an admin key: the student's side, said by the runner
+        student_activity(_readings(), "USER_UPDATE")
+
+
+def _key(name: str, models: list[str], **fields: Any) -> dict[str, Any]:
+    return {"name": name, "models": models, "isActive": True, "keyPrefix": "sk-abc", **fields}
+
+
+def test_a_key_matches_by_name_models_and_budget_and_finds_its_litellm_twin() -> None:
+    spec = KeySpec(name="multi key", models=["B", "A"], max_budget=5)
+    twin = {"key_alias": "multi_key_0a1b2c3d", "models": ["A", "B"], "token": "t1"}
+    twins = [{"key_alias": None, "models": ["A", "B"]}, {"key_alias": "multi_key_0a1b2c3e", "models": ["A"]},
+             {"key_alias": "other_key_0a1b2c3d", "models": ["A", "B"]}, twin]
+    api_keys = [_key("multi key", ["A", "B"], isActive=False), _key("multi key", ["A"]), _key("multi key", []),
+                _key("multi key", ["A", "B"], maxBudget=6), _key("multi key", ["C", "A"]), {"name": "multi key", "models": ["A", "B"]},
+                _key("multi key", ["B", "A"], maxBudget="5")]
+    snap = _readings(litellm_keys=twins, api_keys=api_keys)
+    matches, problems = find_keys(snap, spec)
+    assert [(m.litemaas, m.litellm, m.token, m.label) for m in matches] == [(api_keys[-1], twin, "t1", "multi key (sk-abc)")]
+    assert problems == ["it is not active (revoked?)", "its models are A, expected A, B", "its models are none, expected A, B",
+                        "its max budget is 6, expected 5", "its models are A, C, expected A, B", "it is not active (revoked?)"]
+    verdict = key_verdict(snap, spec)
+    assert (verdict.status, verdict.message, dict(verdict.evidence)) == (Status.PASS, "active key multi key with B, A", {"key": "multi key (sk-abc)"})
+    wrong = key_verdict(_readings(litellm_keys=twins, api_keys=api_keys[:4] + api_keys[:1]), spec)
+    assert (wrong.status, wrong.message) == (Status.FAIL, "key multi key found, but it is not active (revoked?); its max budget is 6, "
+                                             "expected 5; its models are A, expected A, B; its models are none, expected A, B")
+    assert key_verdict(_readings(api_keys=[_key("other", ["A", "B"])]), spec).message == "no key named multi key"
+    assert find_keys(_readings(api_keys=[_key("first", ["A"])]), KeySpec(name="first", models=["A"]))[0][0].litellm is None
