@@ -14,6 +14,7 @@ from maas_lab.engine.model import Outcome, Status
 from tests.fakes import litellm as fl
 from tests.fakes import litemaas as fm
 from tests.fixtures.cluster import USER, llama_stack_run_config, vllm_provider
+from tests.fixtures.conditions import model_field
 from tests.fixtures.world import BROWSER, CLASSMATE_ID, KEYS, STUDENT_ID, World
 from tests.lab import Lab, result
 
@@ -181,7 +182,7 @@ def _profile_with(tmp_path: Path, **changes: object) -> Path:
         node = data
         *path, last = dotted.split("__")
         for part in path:
-            node = node[part]
+            node = node[int(part)] if isinstance(node, list) else node[part]
         node[last] = value
     path_ = tmp_path / "course.yaml"
     path_.write_text(yaml.safe_dump(data), "utf-8")
@@ -201,6 +202,48 @@ def test_user_budget_speaks_the_profiles_numbers(lab: Lab, world: World, tmp_pat
     failing = result(lab.grade([3], profile=str(profile)), "3.user-budget")
     assert failing.status is Status.FAIL
     assert "max budget 80, TPM 30000 and RPM 90" in failing.hint and "20000" not in failing.hint
+
+
+def test_two_restricted_models_are_named_together(lab: Lab, world: World, tmp_path: Path) -> None:
+    profile = _profile_with(tmp_path, litemaas_models__1__restricted=True)  # Llama-3.2-3B-Instruct-FP8 restricted too
+    both = "Llama-3.2-3B-Instruct-FP8, TinyLlama-1.1B"
+    for model in ("Llama-3.2-3B-Instruct-FP8", "TinyLlama-1.1B"):
+        world.litemaas.model_by_id(model)["restrictedAccess"] = False  # type: ignore[index]
+    lab.load(world)
+    open_ = result(lab.grade([3], profile=str(profile)), "3.restricted-model")
+    assert (open_.status, open_.message) == (Status.FAIL, f"not restricted: {both}")
+    for model in ("Llama-3.2-3B-Instruct-FP8", "TinyLlama-1.1B"):
+        world.litemaas.model_by_id(model)["restrictedAccess"] = True  # type: ignore[index]
+    fp8 = next(s for s in world.litemaas.subscriptions if s["modelId"] == "Llama-3.2-3B-Instruct-FP8")
+    fp8["status"] = "pending"
+    world.litemaas.approve_subscription(fp8["id"], STUDENT_ID, at=world.now - timedelta(minutes=160))
+    lab.load(world)
+    report = lab.grade([3, 4], profile=str(profile))
+    assert (result(report, "3.restricted-model").status, result(report, "3.restricted-model").message) == (Status.PASS, f"restricted: {both}")
+    approved = result(report, "4.restricted-approved")
+    assert (approved.status, approved.message) == (Status.PASS, f"{both} approved by an admin")
+
+
+def test_prices_of_a_dollar_and_more_per_million_and_a_free_model(lab: Lab, world: World, tmp_path: Path) -> None:
+    """Real prices reach dollars per million; a free model's price may be off by the rubric's tolerance (1e-12 a token)."""
+    profile = _profile_with(tmp_path, litemaas_models__0__input_per_million=3, litemaas_models__0__output_per_million=15,
+                            litemaas_models__1__input_per_million=0)
+    model_field("Llama-3.2-3B", input=3e-6, output=15e-6)(world)
+    model_field("Llama-3.2-3B-Instruct-FP8", input=1e-12)(world)
+    lab.load(world)
+    verdict = result(lab.grade([3], profile=str(profile)), "3.pricing")
+    assert (verdict.status, verdict.message) == (Status.PASS, "all prices match the lesson")
+    model_field("Llama-3.2-3B", output=16e-6)(world)
+    lab.load(world)
+    verdict = result(lab.grade([3], profile=str(profile)), "3.pricing")
+    assert (verdict.status, verdict.message) == (Status.FAIL, "Llama-3.2-3B output is 16/M, expected 15/M")
+
+
+def test_a_budget_equals_the_lessons_within_a_billionth() -> None:
+    from maas_lab.lessons.l3_admin import _equal
+
+    assert _equal("50", 50) and _equal(50 + 1e-10, 50.0)
+    assert not _equal(1e-9, 0) and not _equal(49, 50) and not _equal(None, 50) and not _equal("fifty", 50)
 
 
 def test_titles_and_hints_follow_the_profile_and_the_user(lab: Lab, world: World, tmp_path: Path) -> None:
@@ -272,6 +315,18 @@ def test_key_works_says_what_it_did(lab: Lab, monkeypatch) -> None:  # type: ign
     lab.litellm.inject(r"^/v1/models$", status=200, body={"data": [], "object": "list"}, method="GET")
     empty = result(lab.grade([4], api_key_env="MY_KEY"), "4.key-works")
     assert (empty.status, empty.message, empty.evidence) == (Status.FAIL, f"the key {fingerprint_of(key)} reaches no model", {"key": fingerprint_of(key)})
+
+
+def test_key_works_chats_with_the_first_model_it_lists(lab: Lab, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from maas_lab.evidence.sensitive import fingerprint_of
+
+    key = KEYS["multi-model-key"][0]
+    monkeypatch.setenv("MY_KEY", key)
+    listing = {"data": [{"id": "Llama-3.2-3B", "object": "model"}, {"id": "granite-8b", "object": "model"}], "object": "list"}
+    lab.litellm.inject(r"^/v1/models$", status=200, body=listing, method="GET")  # the second is served nowhere
+    verdict = result(lab.grade([4], api_key_env="MY_KEY"), "4.key-works")
+    assert (verdict.status, verdict.message) == (Status.PASS, f"key {fingerprint_of(key)} lists 2 model(s) and Llama-3.2-3B answered")
+    assert [r.body for r in lab.litellm.requests_matching(r"^/v1/chat/completions$", "POST") if b"granite-8b" in r.body] == []
 
 
 def test_a_kustomize_install_naming_a_missing_oauth_client_fails(lab: Lab, world: World) -> None:
