@@ -1,5 +1,6 @@
 """Grading behaviour that depends on how evidence is read: recipes, credentials, converging states, grader-side failures,
-TLS, call budgets. Real kubernetes and httpx clients against the loopback fakes."""
+TLS, call budgets. Real kubernetes and httpx clients against the loopback fakes; the keys helpers also as pure functions
+of what they read."""
 
 from __future__ import annotations
 
