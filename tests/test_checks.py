@@ -3,12 +3,16 @@ the reference solution passes everything; each single-step omission fails exactl
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from maas_lab.engine.model import Outcome, Status
 from maas_lab.engine.registry import load_checks
 from tests.fixtures.conditions import CONDITIONS, VARIANTS
 from tests.fixtures.omissions import OMISSIONS
+from tests.fakes.kube_api import FakeOpenShift
+from tests.fixtures.cluster import USER
 from tests.fixtures.world import World
 from tests.golden import expect_words
 from tests.lab import Lab, result, statuses
@@ -83,3 +87,18 @@ def test_variants_give_their_own_verdict_and_words(lab: Lab, world: World, check
     verdict = result(lab.grade([int(check_id[0])]), check_id)
     assert verdict.status.value == status, f"{check_id} ({variant}): {verdict.status.value}: {verdict.message}"
     expect_words(f"{check_id}: {variant}", verdict)
+
+
+def test_logged_in_names_whom_the_credentials_belong_to(lab: Lab, openshift: FakeOpenShift, tmp_path: Path) -> None:
+    """Grading user1 with the credentials of another user: the check says who is logged in, not whom it grades."""
+    other = openshift.write_kubeconfig(tmp_path / "admin", token="tok-admin")
+    verdict = result(lab.grade([1], only=["1.logged-in"], kubeconfig=str(other), user=USER), "1.logged-in")
+    assert verdict.status is Status.PASS
+    expect_words("1.logged-in: another user's credentials", verdict)
+
+
+def test_logged_in_fails_for_a_user_who_does_not_exist(lab: Lab, openshift: FakeOpenShift, tmp_path: Path) -> None:
+    admin = openshift.write_kubeconfig(tmp_path / "admin", token="tok-admin")
+    verdict = result(lab.grade([1], only=["1.logged-in"], kubeconfig=str(admin), user="ghost", on_behalf=True), "1.logged-in")
+    assert verdict.status is Status.FAIL
+    expect_words("1.logged-in: no such user", verdict)
