@@ -9,10 +9,10 @@ import pytest
 
 from maas_lab.engine.model import Outcome, Status
 from maas_lab.engine.registry import load_checks
-from tests.fixtures.conditions import CONDITIONS, VARIANTS
-from tests.fixtures.omissions import OMISSIONS
 from tests.fakes.kube_api import FakeOpenShift
 from tests.fixtures.cluster import USER
+from tests.fixtures.conditions import CONDITIONS, VARIANTS
+from tests.fixtures.omissions import OMISSIONS
 from tests.fixtures.world import World
 from tests.golden import expect_words
 from tests.lab import Lab, result, statuses
