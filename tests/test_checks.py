@@ -3,9 +3,11 @@ the reference solution passes everything; each single-step omission fails exactl
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
+import yaml
 
 from maas_lab.engine.model import Outcome, Status
 from maas_lab.engine.registry import load_checks
@@ -102,3 +104,34 @@ def test_logged_in_fails_for_a_user_who_does_not_exist(lab: Lab, openshift: Fake
     verdict = result(lab.grade([1], only=["1.logged-in"], kubeconfig=str(admin), user="ghost", on_behalf=True), "1.logged-in")
     assert verdict.status is Status.FAIL
     expect_words("1.logged-in: no such user", verdict)
+
+
+def test_a_course_with_its_own_project_names_says_them(lab: Lab, tmp_path: Path) -> None:
+    """A profile that names the LiteMaaS project otherwise: the failing namespace check names that project."""
+    from importlib import resources
+
+    profile = yaml.safe_load(resources.files("maas_lab.profiles").joinpath("ai501.yaml").read_text("utf-8"))
+    profile["namespaces"]["maas"] = "{user}-litemaas"
+    path = tmp_path / "course.yaml"
+    path.write_text(yaml.safe_dump(profile), "utf-8")
+    verdict = result(lab.grade([2], only=["2.namespace"], profile=str(path)), "2.namespace")
+    assert verdict.status is Status.FAIL
+    expect_words("2.namespace: a course naming the project {user}-litemaas", verdict)
+
+
+ROUTER_PAGE = "<html>Application is not available</html>"
+
+
+@pytest.mark.parametrize(
+    ("check_id", "case", "service", "path"),
+    [
+        ("2.backend-healthy", "the router answers 503", "litemaas", r"^/api/v1/health$"),
+        ("2.litellm-healthy", "the router answers 503", "litellm", r"^/health/readiness$"),
+    ],
+)
+def test_a_router_error_page_has_its_own_words(lab: Lab, check_id: str, case: str, service: str, path: str) -> None:
+    getattr(lab, service).inject(path, status=503, body=ROUTER_PAGE)
+    verdict = result(lab.grade([2]), check_id)
+    assert verdict.status is Status.FAIL
+    fake = getattr(lab, service).url  # the loopback port changes from run to run
+    expect_words(f"{check_id}: {case}", dataclasses.replace(verdict, message=verdict.message.replace(fake, f"https://{service}.example")))
