@@ -246,7 +246,7 @@ def routes(snap: Snapshot) -> Verdict:
             continue
         spec = route.get("spec") or {}
         ingress = ((route.get("status") or {}).get("ingress") or [{}])[0]
-        host = str(spec.get("host") or ingress.get("host") or "")
+        host = str(spec.get("host") or "")  # OpenShift writes a generated host into spec.host when none is given
         hosts[name] = host
         admitted: dict[str, Any] = next((c for c in ingress.get("conditions") or [] if c.get("type") == "Admitted"), {})
         if admitted.get("status") != "True":
