@@ -135,3 +135,15 @@ def test_a_router_error_page_has_its_own_words(lab: Lab, check_id: str, case: st
     assert verdict.status is Status.FAIL
     fake = getattr(lab, service).url  # the loopback port changes from run to run
     expect_words(f"{check_id}: {case}", dataclasses.replace(verdict, message=verdict.message.replace(fake, f"https://{service}.example")))
+
+
+def test_routes_without_a_known_apps_domain_leave_the_hosts_alone(lab: Lab) -> None:
+    """Neither the cluster's ingress config nor the OAuth issuer names the apps domain: hosts are not compared."""
+    try:
+        lab.openshift.inject(r"^/apis/config\.openshift\.io/v1/ingresses/cluster$", status=403)
+        lab.openshift.inject(r"^/\.well-known/oauth-authorization-server$", status=404)
+        verdict = result(lab.grade([2]), "2.routes")
+    finally:
+        lab.openshift.clear_faults()
+    assert verdict.status is Status.PASS
+    expect_words("2.routes: the apps domain unknown", verdict)
