@@ -13,7 +13,7 @@ from maas_lab.engine.model import Outcome, Status
 from maas_lab.engine.registry import load_checks
 from tests.fakes.kube_api import FakeOpenShift
 from tests.fixtures.cluster import USER
-from tests.fixtures.conditions import CONDITIONS, VARIANTS
+from tests.fixtures.conditions import CONDITIONS, VARIANTS, litemaas_unreadable
 from tests.fixtures.omissions import OMISSIONS
 from tests.fixtures.world import World
 from tests.golden import expect_words
@@ -147,3 +147,11 @@ def test_routes_without_a_known_apps_domain_leave_the_hosts_alone(lab: Lab) -> N
         lab.openshift.clear_faults()
     assert verdict.status is Status.PASS
     expect_words("2.routes: the apps domain unknown", verdict)
+
+
+def test_the_admin_role_read_from_litellm_is_noted(lab: Lab, world: World) -> None:
+    litemaas_unreadable("proxy_admin")(world)
+    lab.load(world)
+    report = lab.grade([2])
+    assert result(report, "2.admin-login").status is Status.PASS
+    assert "LiteMaaS could not be read with the deployment's credentials; the admin role was read from LiteLLM" in report.notes
