@@ -4,7 +4,9 @@ the reference solution passes everything; each single-step omission fails exactl
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -155,3 +157,47 @@ def test_the_admin_role_read_from_litellm_is_noted(lab: Lab, world: World) -> No
     report = lab.grade([2])
     assert result(report, "2.admin-login").status is Status.PASS
     assert "LiteMaaS could not be read with the deployment's credentials; the admin role was read from LiteLLM" in report.notes
+
+
+def _course(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    from importlib import resources
+
+    profile = yaml.safe_load(resources.files("maas_lab.profiles").joinpath("ai501.yaml").read_text("utf-8"))
+    change(profile)
+    path = tmp_path / "course.yaml"
+    path.write_text(yaml.safe_dump(profile), "utf-8")
+    return path
+
+
+def test_the_words_titles_and_hints_take_from_the_profile(tmp_path: Path) -> None:
+    """`{placeholder}` values: the built-in course's, and another course's (more models a key, none priced)."""
+    from maas_lab.lessons import template_values
+    from maas_lab.profile import load_profile
+
+    assert template_values(load_profile("ai501")) == {
+        "open_models": "Llama-3.2-3B and Llama-3.2-3B-Instruct-FP8", "restricted_models": "TinyLlama-1.1B",
+        "price_example": "0.1 input / 0.5 output for Llama-3.2-3B",
+        "user_max_budget": "50", "user_tpm": "20000", "user_rpm": "60", "key_default_budget": "10", "key_max_budget": "25",
+        "first_key": "my-first-key", "first_key_models": "Llama-3.2-3B",
+        "multi_key": "multi-model-key", "multi_key_models": "Llama-3.2-3B and Llama-3.2-3B-Instruct-FP8", "multi_key_budget": "5",
+        "second_model": "Llama-3.2-3B-Instruct-FP8",
+        "canopy_key": "canopy-experiments", "canopy_key_models": "Llama-3.2-3B-Instruct-FP8", "canopy_model": "Llama-3.2-3B-Instruct-FP8",
+        "gitops_secret": "llama-fp8-maas-token", "gitops_key": "api_token", "shared_namespace": "ai501",
+    }
+
+    def wider(profile: dict[str, Any]) -> None:
+        profile["litemaas_models"][1]["restricted"] = True
+        keys = profile["keys"]
+        keys["first"]["models"] = ["Llama-3.2-3B", "TinyLlama-1.1B"]
+        keys["multi"].update(models=["Llama-3.2-3B", "TinyLlama-1.1B", "Llama-3.2-3B-Instruct-FP8"], max_budget=None)
+        keys["canopy"]["models"] = ["Llama-3.2-3B-Instruct-FP8", "Llama-3.2-3B"]
+
+    values = template_values(load_profile(str(_course(tmp_path, wider))))
+    assert {k: values[k] for k in ("restricted_models", "first_key_models", "multi_key_models", "multi_key_budget", "second_model",
+                                   "canopy_key_models")} == {
+        "restricted_models": "Llama-3.2-3B-Instruct-FP8, TinyLlama-1.1B", "first_key_models": "Llama-3.2-3B and TinyLlama-1.1B",
+        "multi_key_models": "Llama-3.2-3B and TinyLlama-1.1B and Llama-3.2-3B-Instruct-FP8", "multi_key_budget": "none",
+        "second_model": "Llama-3.2-3B-Instruct-FP8", "canopy_key_models": "Llama-3.2-3B-Instruct-FP8 and Llama-3.2-3B",
+    }
+    unpriced = template_values(load_profile(str(_course(tmp_path, lambda p: p.update(litemaas_models=[])))))
+    assert (unpriced["open_models"], unpriced["restricted_models"], unpriced["price_example"]) == ("", "", "")
