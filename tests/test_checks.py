@@ -3,11 +3,19 @@ the reference solution passes everything; each single-step omission fails exactl
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import pytest
+import yaml
 
 from maas_lab.engine.model import Outcome, Status
 from maas_lab.engine.registry import load_checks
-from tests.fixtures.conditions import CONDITIONS, VARIANTS
+from tests.fakes.kube_api import FakeOpenShift
+from tests.fixtures.cluster import USER
+from tests.fixtures.conditions import CONDITIONS, VARIANTS, litemaas_unreadable
 from tests.fixtures.omissions import OMISSIONS
 from tests.fixtures.world import World
 from tests.golden import expect_words
@@ -83,3 +91,113 @@ def test_variants_give_their_own_verdict_and_words(lab: Lab, world: World, check
     verdict = result(lab.grade([int(check_id[0])]), check_id)
     assert verdict.status.value == status, f"{check_id} ({variant}): {verdict.status.value}: {verdict.message}"
     expect_words(f"{check_id}: {variant}", verdict)
+
+
+def test_logged_in_names_whom_the_credentials_belong_to(lab: Lab, openshift: FakeOpenShift, tmp_path: Path) -> None:
+    """Grading user1 with the credentials of another user: the check says who is logged in, not whom it grades."""
+    other = openshift.write_kubeconfig(tmp_path / "admin", token="tok-admin")
+    verdict = result(lab.grade([1], only=["1.logged-in"], kubeconfig=str(other), user=USER), "1.logged-in")
+    assert verdict.status is Status.PASS
+    expect_words("1.logged-in: another user's credentials", verdict)
+
+
+def test_logged_in_fails_for_a_user_who_does_not_exist(lab: Lab, openshift: FakeOpenShift, tmp_path: Path) -> None:
+    admin = openshift.write_kubeconfig(tmp_path / "admin", token="tok-admin")
+    verdict = result(lab.grade([1], only=["1.logged-in"], kubeconfig=str(admin), user="ghost", on_behalf=True), "1.logged-in")
+    assert verdict.status is Status.FAIL
+    expect_words("1.logged-in: no such user", verdict)
+
+
+def test_a_course_with_its_own_project_names_says_them(lab: Lab, tmp_path: Path) -> None:
+    """A profile that names the LiteMaaS project otherwise: the failing namespace check names that project."""
+    from importlib import resources
+
+    profile = yaml.safe_load(resources.files("maas_lab.profiles").joinpath("ai501.yaml").read_text("utf-8"))
+    profile["namespaces"]["maas"] = "{user}-litemaas"
+    path = tmp_path / "course.yaml"
+    path.write_text(yaml.safe_dump(profile), "utf-8")
+    verdict = result(lab.grade([2], only=["2.namespace"], profile=str(path)), "2.namespace")
+    assert verdict.status is Status.FAIL
+    expect_words("2.namespace: a course naming the project {user}-litemaas", verdict)
+
+
+ROUTER_PAGE = "<html>Application is not available</html>"
+
+
+@pytest.mark.parametrize(
+    ("check_id", "case", "service", "path"),
+    [
+        ("2.backend-healthy", "the router answers 503", "litemaas", r"^/api/v1/health$"),
+        ("2.litellm-healthy", "the router answers 503", "litellm", r"^/health/readiness$"),
+    ],
+)
+def test_a_router_error_page_has_its_own_words(lab: Lab, check_id: str, case: str, service: str, path: str) -> None:
+    getattr(lab, service).inject(path, status=503, body=ROUTER_PAGE)
+    verdict = result(lab.grade([2]), check_id)
+    assert verdict.status is Status.FAIL
+    fake = getattr(lab, service).url  # the loopback port changes from run to run
+    expect_words(f"{check_id}: {case}", dataclasses.replace(verdict, message=verdict.message.replace(fake, f"https://{service}.example")))
+
+
+def test_routes_without_a_known_apps_domain_leave_the_hosts_alone(lab: Lab) -> None:
+    """Neither the cluster's ingress config nor the OAuth issuer names the apps domain: hosts are not compared."""
+    try:
+        lab.openshift.inject(r"^/apis/config\.openshift\.io/v1/ingresses/cluster$", status=403)
+        lab.openshift.inject(r"^/\.well-known/oauth-authorization-server$", status=404)
+        verdict = result(lab.grade([2]), "2.routes")
+    finally:
+        lab.openshift.clear_faults()
+    assert verdict.status is Status.PASS
+    expect_words("2.routes: the apps domain unknown", verdict)
+
+
+def test_the_admin_role_read_from_litellm_is_noted(lab: Lab, world: World) -> None:
+    litemaas_unreadable("proxy_admin")(world)
+    lab.load(world)
+    report = lab.grade([2])
+    assert result(report, "2.admin-login").status is Status.PASS
+    assert "LiteMaaS could not be read with the deployment's credentials; the admin role was read from LiteLLM" in report.notes
+
+
+def _course(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    from importlib import resources
+
+    profile = yaml.safe_load(resources.files("maas_lab.profiles").joinpath("ai501.yaml").read_text("utf-8"))
+    change(profile)
+    path = tmp_path / "course.yaml"
+    path.write_text(yaml.safe_dump(profile), "utf-8")
+    return path
+
+
+def test_the_words_titles_and_hints_take_from_the_profile(tmp_path: Path) -> None:
+    """`{placeholder}` values: the built-in course's, and another course's (more models a key, none priced)."""
+    from maas_lab.lessons import template_values
+    from maas_lab.profile import load_profile
+
+    assert template_values(load_profile("ai501")) == {
+        "open_models": "Llama-3.2-3B and Llama-3.2-3B-Instruct-FP8", "restricted_models": "TinyLlama-1.1B",
+        "price_example": "0.1 input / 0.5 output for Llama-3.2-3B",
+        "user_max_budget": "50", "user_tpm": "20000", "user_rpm": "60", "key_default_budget": "10", "key_max_budget": "25",
+        "first_key": "my-first-key", "first_key_models": "Llama-3.2-3B",
+        "multi_key": "multi-model-key", "multi_key_models": "Llama-3.2-3B and Llama-3.2-3B-Instruct-FP8", "multi_key_budget": "5",
+        "second_model": "Llama-3.2-3B-Instruct-FP8",
+        "canopy_key": "canopy-experiments", "canopy_key_models": "Llama-3.2-3B-Instruct-FP8", "canopy_model": "Llama-3.2-3B-Instruct-FP8",
+        "gitops_secret": "llama-fp8-maas-token", "gitops_key": "api_token", "shared_namespace": "ai501",
+    }
+
+    def wider(profile: dict[str, Any]) -> None:
+        profile["litemaas_models"][1]["restricted"] = True
+        keys = profile["keys"]
+        keys["first"]["models"] = ["Llama-3.2-3B", "TinyLlama-1.1B"]
+        keys["multi"].update(models=["Llama-3.2-3B", "TinyLlama-1.1B", "Llama-3.2-3B-Instruct-FP8"], max_budget=None)
+        keys["canopy"]["models"] = ["Llama-3.2-3B-Instruct-FP8", "Llama-3.2-3B"]
+
+    values = template_values(load_profile(str(_course(tmp_path, wider))))
+    assert {k: values[k] for k in ("restricted_models", "first_key_models", "multi_key_models", "multi_key_budget", "second_model",
+                                   "canopy_key_models")} == {
+        "restricted_models": "Llama-3.2-3B-Instruct-FP8, TinyLlama-1.1B", "first_key_models": "Llama-3.2-3B and TinyLlama-1.1B",
+        "multi_key_models": "Llama-3.2-3B and TinyLlama-1.1B and Llama-3.2-3B-Instruct-FP8", "multi_key_budget": "none",
+        "second_model": "Llama-3.2-3B-Instruct-FP8", "canopy_key_models": "Llama-3.2-3B-Instruct-FP8 and Llama-3.2-3B",
+    }
+    unpriced = template_values(load_profile(str(_course(tmp_path, lambda p: p.update(litemaas_models=[])))))
+    assert (unpriced["open_models"], unpriced["restricted_models"], unpriced["price_example"]) == ("", "", "")

@@ -246,7 +246,7 @@ def routes(snap: Snapshot) -> Verdict:
             continue
         spec = route.get("spec") or {}
         ingress = ((route.get("status") or {}).get("ingress") or [{}])[0]
-        host = str(spec.get("host") or ingress.get("host") or "")
+        host = str(spec.get("host") or "")  # OpenShift writes a generated host into spec.host when none is given
         hosts[name] = host
         admitted: dict[str, Any] = next((c for c in ingress.get("conditions") or [] if c.get("type") == "Admitted"), {})
         if admitted.get("status") != "True":
@@ -348,7 +348,9 @@ def oauth(snap: Snapshot) -> Verdict:
         expected = f"system:serviceaccount:{namespace}:{install.service_account}"
         return failed(f"the backend Secret's oauth-client-id is {client_id}; the chart's OAuth client is {expected}")
     elif client_id:
-        client = snap.cluster_object(f"/apis/oauth.openshift.io/v1/oauthclients/{quote(client_id, safe='')}")
+        # An object name holds no `/`; asked for, such a name would reach another path of the API (403, not "not found").
+        path = f"/apis/oauth.openshift.io/v1/oauthclients/{quote(client_id, safe='')}"
+        client = snap.cluster_object(path) if "/" not in client_id else None
         redirects = list((client or {}).get("redirectURIs") or [])
         where = f"OAuthClient {client_id}"
         if client is None:
