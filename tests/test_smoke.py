@@ -11,6 +11,7 @@ import copy
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,10 +98,26 @@ def test_a_ready_lab_passes_every_env_check(lab: Lab, ready: World, admin: Path,
     assert {c["status"] for c in checks.values()} == {"pass"}, {i: c["message"] for i, c in checks.items() if c["status"] != "pass"}
     assert report["lessons"][0]["title"] == "Lab environment"
     assert report["target"] == {"user": "user1", "cluster_domain": "apps.example.com", "profile": "ai501"}
-    assert "gp3-csi" in checks["env.default-storage"]["message"]
-    assert "user1 (first non-admin User" in checks["env.sample-student"]["message"]
-    assert "SubjectAccessReviews in user1-maas" in checks["env.student-workloads"]["message"]
-    assert "1 pre-created Canopy projects (1 students have none)" in checks["env.roster-canopy"]["message"]
+    server = lab.openshift.url
+    assert {i: (c["message"], c["evidence"]) for i, c in checks.items()} == {
+        "env.api-server": (f"{server} (v1.32.5) accepts the credential of admin", {"server": server, "version": "v1.32.5", "user": "admin"}),
+        "env.apps-domain": ("apps.example.com (from ingresses.config.openshift.io/cluster)",
+                            {"domain": "apps.example.com", "source": "ingresses.config.openshift.io/cluster"}),
+        "env.oauth-issuer": ("issuer https://oauth-openshift.apps.example.com", {"issuer": "https://oauth-openshift.apps.example.com"}),
+        "env.models-ready": ("3 shared models Ready in ai501: llama-32, llama-32-fp8, tinyllama-1b-cpu",
+                             {"models": ["llama-32", "llama-32-fp8", "tinyllama-1b-cpu"]}),
+        "env.models-answer": ("answer /v1/models: llama-32 (--model-url), llama-32-fp8 (--model-url), tinyllama-1b-cpu (--model-url)",
+                              {"answered": ["llama-32 (--model-url)", "llama-32-fp8 (--model-url)", "tinyllama-1b-cpu (--model-url)"],
+                               "not_probed": []}),
+        "env.sample-student": ("user1 (first non-admin User; groups: litemaas-admins)", {"user": "user1", "groups": ["litemaas-admins"]}),
+        "env.student-projects": ("user1-maas exists already (pre-created)", {"namespace": "user1-maas"}),
+        "env.student-workloads": ("user1 may create all 8 kinds (SubjectAccessReviews in user1-maas)",
+                                  {"namespace": "user1-maas", "how": "SubjectAccessReviews in user1-maas", "denied": []}),
+        "env.student-reads-models": ("user1 may read the InferenceServices in ai501", {"namespace": "ai501"}),
+        "env.default-storage": ("default StorageClass gp3-csi", {"default": "gp3-csi", "classes": ["gp3-csi", "nfs"]}),
+        "env.roster-users": ("all 2 roster students exist as Users", {"students": 2}),
+        "env.roster-canopy": ("1 pre-created Canopy projects (1 students have none): canopy-backend available in each", {"projects": 1}),
+    }
     assert len(models.requests_matching(r"/v1/models$", "GET")) >= 3
 
 
@@ -114,7 +131,8 @@ def test_reviews_carry_the_students_groups(lab: Lab, ready: World, admin: Path, 
     checks = checks_of(result)
     assert checks["env.student-reads-models"]["status"] == "pass", checks["env.student-reads-models"]
     assert checks["env.student-projects"]["status"] == "pass", checks["env.student-projects"]
-    assert "may create projects" in checks["env.student-projects"]["message"]
+    projects = checks["env.student-projects"]
+    assert (projects["message"], projects["evidence"]) == ("user2 may create projects such as user2-maas", {"namespace": "user2-maas"})
     assert "litemaas-admins" in checks["env.sample-student"]["message"]
 
 
@@ -133,9 +151,13 @@ def test_models_are_objects_only_outside_the_cluster_without_urls(
     result = smoke(admin, "--format", "json")
     assert result.exit_code == 0, result.stderr  # not probed is a note, not a failure
     answer = checks_of(result)["env.models-answer"]
-    assert answer["status"] == "pass" and "not probed" in answer["message"]
-    assert answer["evidence"]["not_probed"] == ["llama-32", "llama-32-fp8", "tinyllama-1b-cpu"]
-    assert any("--model-url NAME=URL" in note for note in report_of(result)["notes"])
+    assert answer["status"] == "pass"
+    assert answer["message"] == "none probed; Ready as objects only, not probed from here: llama-32, llama-32-fp8, tinyllama-1b-cpu"
+    assert answer["evidence"] == {"answered": [], "not_probed": ["llama-32", "llama-32-fp8", "tinyllama-1b-cpu"]}
+    assert report_of(result)["notes"] == [
+        "shared models checked as objects only (not in a pod, no --model-url): llama-32, llama-32-fp8, tinyllama-1b-cpu; "
+        "run smoke in the cluster, or pass --model-url NAME=URL (e.g. through oc port-forward), to probe them"
+    ]
 
 
 def test_in_cluster_the_models_are_asked_at_their_service_urls(
@@ -163,10 +185,22 @@ def without(world: World, kind: str, name: str, namespace: str | None = None) ->
     return world
 
 
-def admin_role_without_routes(lab: Lab) -> dict[str, Any]:
+def admin_role_without(lab: Lab, *resources: str) -> dict[str, Any]:
+    """ClusterRole admin with no rule on `resources` (their other rules kept)."""
     role = next(r for r in lab.openshift.objects("rbac.authorization.k8s.io/v1", "ClusterRole") if r["metadata"]["name"] == "admin")
-    rules = [r for r in role["rules"] if "route.openshift.io" not in r["apiGroups"]]
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "admin"}, "rules": copy.deepcopy(rules)}
+    rules = []
+    for rule in copy.deepcopy(role["rules"]):
+        rule["resources"] = [r for r in rule.get("resources") or [] if r not in resources]
+        if rule["resources"]:
+            rules.append(rule)
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "admin"}, "rules": rules}
+
+
+MODELS_ANSWER_HINT = ("A Ready model that does not answer: look at its predictor pods (oc logs -n ai501 -l "
+                      "serving.kserve.io/inferenceservice=NAME) and its Service; a wrong --model-url is yours to fix.")
+WORKLOADS_HINT = ("Students must hold ClusterRole admin in their projects (OpenShift's default project template binds it to the "
+                  "requester); restore the admin role's rules or the project template.")
+CANOPY_HINT = "Bring up Canopy in those projects (canopy-backend must be available) before the class starts."
 
 
 def break_models_ready(lab: Lab, world: World) -> list[str]:
@@ -201,7 +235,7 @@ def break_student_projects(lab: Lab, world: World) -> list[str]:
 
 
 def break_student_workloads(lab: Lab, world: World) -> list[str]:
-    world.objects.append(admin_role_without_routes(lab))
+    world.objects.append(admin_role_without(lab, "routes", "secrets"))  # a core kind too: named without a group
     return []
 
 
@@ -216,7 +250,7 @@ def break_default_storage(lab: Lab, world: World) -> list[str]:
 
 
 def break_roster_users(lab: Lab, world: World) -> list[str]:
-    return ["--roster-text", "user\nuser1\nghost\n"]
+    return ["--roster-text", "user\nuser1\nghost\nphantom\n"]
 
 
 def break_roster_canopy(lab: Lab, world: World) -> list[str]:
@@ -225,19 +259,59 @@ def break_roster_canopy(lab: Lab, world: World) -> list[str]:
     return ["--roster-text", "user\nuser1\n"]
 
 
-BROKEN: dict[str, tuple[Callable[[Lab, World], list[str]], str]] = {
-    # check id: (how the lab is broken, a word the failure or its hint must say)
-    "env.apps-domain": (break_apps_domain, "ingresses.config.openshift.io/cluster"),
-    "env.oauth-issuer": (break_oauth_issuer, "oauth-openshift.apps.elsewhere.example.org"),
-    "env.models-ready": (break_models_ready, "llama-32-fp8 not Ready (RevisionMissing)"),
-    "env.models-answer": (break_models_answer, "llama-32-fp8 at http://127.0.0.1:9/llama-32-fp8/v1/models"),
-    "env.sample-student": (break_sample_student, "User nobody does not exist"),
-    "env.student-projects": (break_student_projects, "self-provisioner"),
-    "env.student-workloads": (break_student_workloads, "routes.route.openshift.io"),
-    "env.student-reads-models": (break_student_reads_models, "view"),
-    "env.default-storage": (break_default_storage, "is-default-class"),
-    "env.roster-users": (break_roster_users, "ghost"),
-    "env.roster-canopy": (break_roster_canopy, "scaled to 0"),
+Said = tuple[str, str, dict[str, Any]]  # a verdict's message, hint and evidence
+
+BROKEN: dict[str, tuple[Callable[[Lab, World], list[str]], Said]] = {
+    # check id: (how the lab is broken, what the failure says: its message, the hint naming the fix, its evidence)
+    "env.apps-domain": (break_apps_domain, (
+        "no apps domain: ingresses/cluster has no spec.domain and the OAuth issuer does not name one",
+        "Make the apps domain discoverable: set spec.domain of ingresses.config.openshift.io/cluster, or give students "
+        "MAAS_LAB_CLUSTER_DOMAIN (the lessons' <CLUSTER_DOMAIN>).",
+        {})),
+    "env.oauth-issuer": (break_oauth_issuer, (
+        "the issuer https://oauth-openshift.apps.example.com is not https://oauth-openshift.apps.elsewhere.example.org "
+        "(apps domain from ingresses.config.openshift.io/cluster)",
+        "The lessons tell students to use https://oauth-openshift.apps.elsewhere.example.org: tell them the real issuer, "
+        "or fix the OAuth route's host.",
+        {"issuer": "https://oauth-openshift.apps.example.com"})),
+    "env.models-ready": (break_models_ready, (
+        "in ai501: llama-32-fp8 not Ready (RevisionMissing)",
+        "Fix the shared InferenceServices: oc get inferenceservice -n ai501; oc describe inferenceservice NAME.",
+        {"models": ["llama-32", "llama-32-fp8", "tinyllama-1b-cpu"]})),
+    "env.models-answer": (break_models_answer, (
+        "llama-32-fp8 at http://127.0.0.1:9/llama-32-fp8/v1/models: could not connect to 127.0.0.1",
+        MODELS_ANSWER_HINT,
+        {"answered": ["llama-32 (--model-url)", "tinyllama-1b-cpu (--model-url)"], "not_probed": []})),
+    "env.sample-student": (break_sample_student, (
+        "User nobody does not exist",
+        "Name a student with --sample-user NAME, or let one log in once (OpenShift creates a User at the first login).",
+        {})),
+    "env.student-projects": (break_student_projects, (
+        "user2 may not create projects, and user2-maas does not exist",
+        "Let students create projects: oc adm policy add-cluster-role-to-group self-provisioner system:authenticated:oauth "
+        "(or pre-create each student's projects with ClusterRole admin bound to them).",
+        {"namespace": "user2-maas"})),
+    "env.student-workloads": (break_student_workloads, (
+        "user1 may not create routes.route.openshift.io, secrets (SubjectAccessReviews in user1-maas)",
+        WORKLOADS_HINT,
+        {"namespace": "user1-maas", "how": "SubjectAccessReviews in user1-maas", "denied": ["routes.route.openshift.io", "secrets"]})),
+    "env.student-reads-models": (break_student_reads_models, (
+        "user1 may not get or list inferenceservices in ai501",
+        "Let students read the shared models: oc adm policy add-role-to-group view system:authenticated -n ai501.",
+        {"namespace": "ai501"})),
+    "env.default-storage": (break_default_storage, (
+        "none of the StorageClasses (nfs) is the default",
+        "Mark one StorageClass as the default: oc patch storageclass NAME -p "
+        "'{\"metadata\": {\"annotations\": {\"storageclass.kubernetes.io/is-default-class\": \"true\"}}}'",
+        {"classes": ["nfs"]})),
+    "env.roster-users": (break_roster_users, (
+        "2 of 3 roster students have no User: ghost, phantom",
+        "Each student must log in once (OpenShift creates the User at the first login), or create their Users.",
+        {"missing": ["ghost", "phantom"]})),
+    "env.roster-canopy": (break_roster_canopy, (
+        "1 pre-created Canopy projects: canopy-backend in user1-canopy is scaled to 0 replicas",
+        CANOPY_HINT,
+        {"broken": 1})),
 }
 
 
@@ -253,7 +327,7 @@ def test_every_env_check_has_a_broken_lab() -> None:
 def test_each_check_fails_on_its_broken_lab(
     check_id: str, lab: Lab, ready: World, admin: Path, models: FakeModels, tmp_path: Path
 ) -> None:
-    breaker, word = BROKEN[check_id]
+    breaker, said = BROKEN[check_id]
     args = breaker(lab, ready)
     if "--roster-text" in args:
         roster = tmp_path / "cohort.csv"
@@ -269,8 +343,7 @@ def test_each_check_fails_on_its_broken_lab(
     checks = checks_of(result)
     failing = checks[check_id]
     assert failing["status"] == "fail", failing
-    assert failing["hint"], "a failure names what an administrator must fix"
-    assert word in failing["message"] + " " + failing["hint"], failing
+    assert (failing["message"], failing["hint"], failing["evidence"]) == said, "a failure names what an administrator must fix"
     assert not [c for c in checks.values() if c["status"] == "error"], "a broken lab is a fail, never a grader error"
     # the others pass, or skip because they need this one: each broken lab breaks what it says
     also_failing = {"env.oauth-issuer"} if check_id == "env.apps-domain" else set()  # one cause: no discovery document
@@ -280,13 +353,90 @@ def test_each_check_fails_on_its_broken_lab(
 
 def test_a_student_without_a_project_is_judged_by_the_admin_role(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
     without(ready, "Namespace", "user2-maas")
-    ready.objects.append(admin_role_without_routes(lab))
+    ready.objects.append(admin_role_without(lab, "routes"))
     lab.load(ready)
     result = smoke(admin, *model_urls(models), "--sample-user", "user2", "--format", "json")
     workloads = checks_of(result)["env.student-workloads"]
     assert workloads["status"] == "fail"
     assert "ClusterRole admin, which user2 would hold in a new user2-maas" in workloads["message"]
     assert workloads["evidence"]["denied"] == ["routes.route.openshift.io"]
+
+
+def test_without_a_project_or_an_admin_role_nothing_may_be_created(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
+    without(ready, "Namespace", "user2-maas")
+    lab.load(ready)
+    lab.openshift.inject(r"^/apis/rbac\.authorization\.k8s\.io/v1/clusterroles/admin$", status=404)
+    result = smoke(admin, *model_urls(models), "--sample-user", "user2", "--format", "json")
+    lab.openshift.clear_faults()
+    workloads = checks_of(result)["env.student-workloads"]
+    assert (workloads["status"], workloads["message"], workloads["hint"]) == (
+        "fail", "ClusterRole admin does not exist: a new project's requester would get no rights in it", WORKLOADS_HINT)
+
+
+def test_a_model_serving_other_names_or_none(
+    lab: Lab, ready: World, admin: Path, models: FakeModels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every name the server lists is said (a base model and its LoRA adapter), and a server listing none says so."""
+    monkeypatch.setitem(models.served, "llama-32", ["llama32-fp8", "llama32-lora"])
+    monkeypatch.setitem(models.served, "tinyllama-1b-cpu", [])
+    lab.load(ready)
+    answer = checks_of(smoke(admin, *model_urls(models), "--format", "json"))["env.models-answer"]
+    assert (answer["status"], answer["message"], answer["hint"], answer["evidence"]) == (
+        "fail",
+        "llama-32 serves llama32-fp8, llama32-lora, not llama32; tinyllama-1b-cpu serves nothing, not tinyllama",
+        MODELS_ANSWER_HINT,
+        {"answered": ["llama-32-fp8 (--model-url)"], "not_probed": []},
+    )
+
+
+def canopy_project_of(world: World, user: str) -> None:
+    """`user` gets a Canopy project of their own: a copy of user1's namespace and canopy-backend."""
+    for obj in (world.find("Namespace", "user1-canopy"), world.find("Deployment", "canopy-backend", "user1-canopy")):
+        twin = copy.deepcopy(obj)
+        twin["metadata"].pop("uid", None)
+        if obj["kind"] == "Namespace":
+            twin["metadata"]["name"] = f"{user}-canopy"
+        else:
+            twin["metadata"]["namespace"] = f"{user}-canopy"
+        world.objects.append(twin)
+
+
+def rolling_out(world: World, namespace: str) -> None:
+    """canopy-backend in `namespace` not ready yet, its rollout updated 40 s ago (well inside its progress deadline)."""
+    backend = world.find("Deployment", "canopy-backend", namespace)
+    moment = (world.now - timedelta(seconds=40)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    backend["status"].update(readyReplicas=0, availableReplicas=0, conditions=[
+        {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated", "lastUpdateTime": moment, "lastTransitionTime": moment}])
+
+
+def scaled_to_zero(world: World, namespace: str) -> None:
+    world.find("Deployment", "canopy-backend", namespace)["spec"]["replicas"] = 0
+
+
+@pytest.mark.parametrize(
+    ("roster", "change", "said"),
+    [
+        (["user2"], lambda w: None,
+         ("pass", "no roster student has a pre-created Canopy project ({user}-canopy): nothing to run", {})),
+        (["user1"], lambda w: None, ("pass", "1 pre-created Canopy projects: canopy-backend available in each", {"projects": 1})),
+        (["user1", "user2"], lambda w: (canopy_project_of(w, "user2"), scaled_to_zero(w, "user1-canopy"), scaled_to_zero(w, "user2-canopy")),
+         ("fail", "2 pre-created Canopy projects: canopy-backend in user1-canopy is scaled to 0 replicas; "
+                  "canopy-backend in user2-canopy is scaled to 0 replicas", {"broken": 2})),
+        (["user1", "user2"], lambda w: (canopy_project_of(w, "user2"), rolling_out(w, "user1-canopy"), rolling_out(w, "user2-canopy")),
+         ("pending", "2 pre-created Canopy projects: still rolling out in user1-canopy, user2-canopy", {})),
+    ],
+    ids=["none-pre-created", "all-pre-created", "two-broken", "two-rolling-out"],
+)
+def test_roster_canopy_says_each_project(
+    lab: Lab, ready: World, admin: Path, models: FakeModels, tmp_path: Path,
+    roster: list[str], change: Callable[[World], object], said: tuple[str, str, dict[str, Any]],
+) -> None:
+    change(ready)
+    lab.load(ready)
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("user\n" + "".join(f"{name}\n" for name in roster))
+    canopy = checks_of(smoke(admin, *model_urls(models), "--roster", cohort, "--format", "json"))["env.roster-canopy"]
+    assert (canopy["status"], canopy["message"], canopy["evidence"]) == said
 
 
 def test_a_cluster_domain_the_cluster_contradicts(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
