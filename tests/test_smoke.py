@@ -204,7 +204,8 @@ CANOPY_HINT = "Bring up Canopy in those projects (canopy-backend must be availab
 
 
 def break_models_ready(lab: Lab, world: World) -> list[str]:
-    world.find("InferenceService", "llama-32-fp8", "ai501")["status"]["conditions"][0].update(status="False", reason="RevisionMissing")
+    for isvc in ("llama-32-fp8", "tinyllama-1b-cpu"):
+        world.find("InferenceService", isvc, "ai501")["status"]["conditions"][0].update(status="False", reason="RevisionMissing")
     return []
 
 
@@ -245,7 +246,7 @@ def break_student_reads_models(lab: Lab, world: World) -> list[str]:
 
 
 def break_default_storage(lab: Lab, world: World) -> list[str]:
-    without(world, "StorageClass", "gp3-csi")
+    world.find("StorageClass", "gp3-csi")["metadata"]["annotations"] = {}
     return []
 
 
@@ -275,7 +276,7 @@ BROKEN: dict[str, tuple[Callable[[Lab, World], list[str]], Said]] = {
         "or fix the OAuth route's host.",
         {"issuer": "https://oauth-openshift.apps.example.com"})),
     "env.models-ready": (break_models_ready, (
-        "in ai501: llama-32-fp8 not Ready (RevisionMissing)",
+        "in ai501: llama-32-fp8 not Ready (RevisionMissing); tinyllama-1b-cpu not Ready (RevisionMissing)",
         "Fix the shared InferenceServices: oc get inferenceservice -n ai501; oc describe inferenceservice NAME.",
         {"models": ["llama-32", "llama-32-fp8", "tinyllama-1b-cpu"]})),
     "env.models-answer": (break_models_answer, (
@@ -300,10 +301,10 @@ BROKEN: dict[str, tuple[Callable[[Lab, World], list[str]], Said]] = {
         "Let students read the shared models: oc adm policy add-role-to-group view system:authenticated -n ai501.",
         {"namespace": "ai501"})),
     "env.default-storage": (break_default_storage, (
-        "none of the StorageClasses (nfs) is the default",
+        "none of the StorageClasses (gp3-csi, nfs) is the default",
         "Mark one StorageClass as the default: oc patch storageclass NAME -p "
         "'{\"metadata\": {\"annotations\": {\"storageclass.kubernetes.io/is-default-class\": \"true\"}}}'",
-        {"classes": ["nfs"]})),
+        {"classes": ["gp3-csi", "nfs"]})),
     "env.roster-users": (break_roster_users, (
         "2 of 3 roster students have no User: ghost, phantom",
         "Each student must log in once (OpenShift creates the User at the first login), or create their Users.",
@@ -444,16 +445,53 @@ def test_a_cluster_domain_the_cluster_contradicts(lab: Lab, ready: World, admin:
     same = checks_of(smoke(admin, *model_urls(models), "--cluster-domain", "apps.example.com", "--format", "json"))
     assert same["env.apps-domain"]["status"] == "pass"
     other = checks_of(smoke(admin, *model_urls(models), "--cluster-domain", "apps.typo.example.com", "--format", "json"))
-    assert other["env.apps-domain"]["status"] == "fail"
-    assert "the cluster says apps.example.com" in other["env.apps-domain"]["message"]
+    domain = other["env.apps-domain"]
+    assert (domain["status"], domain["message"], domain["hint"], domain["evidence"]) == (
+        "fail",
+        "--cluster-domain apps.typo.example.com, but the cluster says apps.example.com (from ingresses.config.openshift.io/cluster)",
+        "Check which is right: students' Route hosts will end in apps.example.com.",
+        {"domain": "apps.example.com", "source": "ingresses.config.openshift.io/cluster"},
+    )
+
+
+def test_an_apps_domain_not_starting_with_apps_passes_with_a_warning(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
+    ready.objects.append({"apiVersion": "config.openshift.io/v1", "kind": "Ingress", "metadata": {"name": "cluster"},
+                          "spec": {"domain": "example.com"}})
+    lab.load(ready)
+    domain = checks_of(smoke(admin, *model_urls(models), "--format", "json"))["env.apps-domain"]
+    assert (domain["status"], domain["message"], domain["evidence"]) == (
+        "pass", "example.com (from ingresses.config.openshift.io/cluster; it does not start with apps., check it)",
+        {"domain": "example.com", "source": "ingresses.config.openshift.io/cluster"})
+
+
+def test_an_api_server_saying_neither_its_version_nor_the_accounts_name(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
+    lab.load(ready)
+    lab.openshift.inject(r"^/version$", status=404)
+    lab.openshift.inject(r"^/apis/user\.openshift\.io/v1/users/~$", status=200,
+                         body={"kind": "User", "apiVersion": "user.openshift.io/v1", "metadata": {}})
+    result = smoke(admin, *model_urls(models), "--format", "json")
+    lab.openshift.clear_faults()
+    api = checks_of(result)["env.api-server"]
+    server = lab.openshift.url
+    assert (api["status"], api["message"], api["evidence"]) == (
+        "pass", f"{server} (version unknown) accepts the credential of an unnamed account",
+        {"server": server, "version": None, "user": "an unnamed account"})
 
 
 def test_a_lab_without_any_storage_class(lab: Lab, world: World, admin: Path, models: FakeModels) -> None:
     lab.load(world)  # the reference world has no StorageClass at all
     result = smoke(admin, *model_urls(models), "--format", "json")
     storage = checks_of(result)["env.default-storage"]
-    assert storage["status"] == "fail" and "no StorageClass at all" in storage["message"]
-    assert "provisioner" in storage["hint"]
+    assert (storage["status"], storage["message"], storage["hint"]) == (
+        "fail", "no StorageClass at all", "Install a storage provisioner and mark its StorageClass as the default.")
+
+
+def test_several_default_storage_classes_are_a_note(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
+    ready.objects.append(storage_class("ceph-rbd", default=True))
+    lab.load(ready)
+    result = smoke(admin, *model_urls(models), "--format", "json")
+    assert checks_of(result)["env.default-storage"]["status"] == "pass"
+    assert report_of(result)["notes"] == ["several default StorageClasses (ceph-rbd, gp3-csi): new PVCs get the most recently created"]
 
 
 # -- formats and exit codes ------------------------------------------------------------------------------------------
@@ -488,8 +526,9 @@ def test_every_format_renders_the_lab_environment(lab: Lab, ready: World, admin:
 def test_a_rejected_credential_is_could_not_grade(lab: Lab, ready: World, tmp_path: Path) -> None:
     lab.load(ready)
     expired = Path(lab.openshift.write_kubeconfig(tmp_path / "expired", token="tok-expired"))
-    result = smoke(expired, "--format", "json")
+    result = smoke(expired, "--sample-user", "user2", "--cluster-domain", "apps.example.com", "--format", "json")
     assert result.exit_code == 3
+    assert report_of(result)["target"] == {"user": "user2", "cluster_domain": "apps.example.com", "profile": "ai501"}
     checks = checks_of(result)
     assert {c["status"] for c in checks.values()} == {"error"}
     assert "oc login" in checks["env.api-server"]["hint"]
@@ -498,8 +537,9 @@ def test_a_rejected_credential_is_could_not_grade(lab: Lab, ready: World, tmp_pa
 def test_a_students_credential_cannot_judge_the_lab(lab: Lab, ready: World, models: FakeModels) -> None:
     """What the credential may not read is the grader's `error` (exit 3), never a `fail` of the lab."""
     lab.load(ready)
-    result = smoke(lab.kubeconfig, *model_urls(models), "--format", "json")
+    result = smoke(lab.kubeconfig, *model_urls(models), "--sample-user", "user2", "--cluster-domain", "apps.example.com", "--format", "json")
     assert result.exit_code == 3, result.stderr
+    assert report_of(result)["target"] == {"user": "user2", "cluster_domain": "apps.example.com", "profile": "ai501"}
     checks = checks_of(result)
     assert checks["env.sample-student"]["status"] == "error"
     assert "permission denied" in checks["env.sample-student"]["message"]
@@ -536,3 +576,68 @@ def test_list_and_explain_show_the_env_checks() -> None:
     explained = CliRunner().invoke(app, ["explain", "env.default-storage"])
     assert explained.exit_code == 0
     assert "Lab environment" in explained.stdout and "lessons/lab-environment.md#storage" in explained.stdout
+
+
+def test_without_any_kubeconfig_every_check_is_could_not_grade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    result = CliRunner().invoke(app, ["smoke", "--sample-user", "user2", "--cluster-domain", "apps.example.com", "--format", "json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 3, result.stdout + result.stderr
+    report = report_of(result)
+    said = {(c["status"], c["message"], c["hint"]) for c in report["lessons"][0]["checks"]}
+    assert said == {("error", f"no kubeconfig at {tmp_path}/.kube/config", "Log in with `oc login` first, or pass --kubeconfig PATH.")}
+    assert report["target"] == {"user": "user2", "cluster_domain": "apps.example.com", "profile": "ai501"}
+    assert report["notes"] == []
+
+
+def test_an_insecure_kubeconfig_is_a_note(lab: Lab, ready: World, models: FakeModels, tmp_path: Path) -> None:
+    lab.load(ready)
+    insecure = Path(lab.openshift.write_kubeconfig(tmp_path / "insecure", token="tok-admin", insecure=True))
+    result = smoke(insecure, *model_urls(models), "--format", "json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert report_of(result)["notes"] == ["the kubeconfig skips TLS verification of the API server"]
+
+
+def test_smoke_verbose_times_each_phase(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
+    lab.load(ready)
+    result = smoke(admin, *model_urls(models), "-v", "--format", "json")
+    said = [line.split(":", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("maas-lab: time ")]
+    assert [line.rsplit(":", 1)[0] for line in said] == ["time connect/preflight", "time collect", "time checks", "time render"], said
+
+
+@pytest.mark.parametrize(
+    ("user", "objects", "said"),
+    [("student9", [{"apiVersion": "user.openshift.io/v1", "kind": "User", "metadata": {"name": "student9"}, "groups": []}],
+      ("student9 (--sample-user; groups: none)", [])),
+     ("user1", [{"apiVersion": "user.openshift.io/v1", "kind": "Group", "metadata": {"name": "ai501-students"}, "users": ["user1"]}],
+      ("user1 (--sample-user; groups: ai501-students, litemaas-admins)", ["ai501-students", "litemaas-admins"]))],
+    ids=["no-group", "two-groups"],
+)
+def test_the_sample_students_groups_are_listed(
+    lab: Lab, ready: World, admin: Path, models: FakeModels, user: str, objects: list[dict[str, Any]], said: tuple[str, list[str]]
+) -> None:
+    ready.objects += objects
+    lab.load(ready)
+    student = checks_of(smoke(admin, *model_urls(models), "--sample-user", user, "--format", "json"))["env.sample-student"]
+    assert (student["status"], student["message"], student["evidence"]) == ("pass", said[0], {"user": user, "groups": said[1]})
+
+
+def test_a_lab_where_every_user_is_an_administrator(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
+    ready.objects.append({"apiVersion": "user.openshift.io/v1", "kind": "Group", "metadata": {"name": "cluster-admins"},
+                          "users": ["user1", "user2"]})
+    lab.load(ready)
+    student = checks_of(smoke(admin, *model_urls(models), "--format", "json"))["env.sample-student"]
+    assert (student["status"], student["message"]) == ("fail", "no User that is not an administrator exists yet")
+
+
+def test_model_urls_are_name_equals_url_pairs() -> None:
+    from maas_lab.errors import UsageError
+    from maas_lab.smoke import parse_model_urls
+
+    assert parse_model_urls([" llama-32 = https://models.example.com/v1 ", "tinyllama=http://127.0.0.1:8080/v1?api-version=1"]) == (
+        ("llama-32", "https://models.example.com/v1"), ("tinyllama", "http://127.0.0.1:8080/v1?api-version=1"))
+    for bad in ("=http://127.0.0.1/v1", " =http://127.0.0.1/v1", "llama-32", "llama-32=ftp://x", "llama-32=HTTPS://x"):
+        with pytest.raises(UsageError, match="expected NAME=URL with an http:// or https:// URL"):
+            parse_model_urls([bad])
