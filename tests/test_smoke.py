@@ -553,7 +553,8 @@ def test_a_students_credential_cannot_judge_the_lab(lab: Lab, ready: World, mode
     [
         (["--model-url", "llama-32"], ["--model-url", "NAME=URL"]),
         (["--model-url", "llama-32=ftp://x"], ["--model-url", "http"]),
-        (["--model-url", "gpt-9=http://127.0.0.1:9/v1"], ["gpt-9", "not a shared model"]),
+        (["--model-url", "gpt-9=http://127.0.0.1:9/v1"],
+         ["--model-url gpt-9=…: not a shared model of profile ai501 (llama-32, llama-32-fp8, llama32, llama32-fp8, tinyllama, tinyllama-1b-cpu)"]),
         (["--roster", "/nonexistent/cohort.csv"], ["roster"]),
         (["--format", "yaml"], ["--format"]),
     ],
