@@ -17,6 +17,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import trustme
 from typer.testing import CliRunner, Result
 
 from maas_lab.cli import app
@@ -642,3 +643,35 @@ def test_model_urls_are_name_equals_url_pairs() -> None:
     for bad in ("=http://127.0.0.1/v1", " =http://127.0.0.1/v1", "llama-32", "llama-32=ftp://x", "llama-32=HTTPS://x"):
         with pytest.raises(UsageError, match="expected NAME=URL with an http:// or https:// URL"):
             parse_model_urls([bad])
+
+
+def test_an_https_model_server_is_trusted_through_the_ca_bundle_or_insecure(lab: Lab, ready: World, admin: Path, tmp_path: Path) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert_file, key_file, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    ca.cert_pem.write_to_path(str(ca_file))
+    lab.load(ready)
+    with FakeModels(tls_cert=(str(cert_file), str(key_file))) as secure:
+        urls = model_urls(secure)
+        untrusted, trusted, insecure = (checks_of(smoke(admin, *urls, *args, "--format", "json"))["env.models-answer"]
+                                        for args in ([], ["--ca-bundle", str(ca_file)], ["--insecure"]))
+    assert (untrusted["status"], untrusted["message"]) == ("error", "TLS verification failed for 127.0.0.1")  # grader-side
+    assert "--ca-bundle" in untrusted["hint"]
+    assert trusted["status"] == "pass", trusted
+    assert insecure["status"] == "pass", insecure
+
+
+def test_smoke_closes_the_http_client_it_made(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
+    class Closing(RouteTransport):
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+            super().close()
+
+    lab.load(ready)
+    transport = Closing({})
+    run_smoke(lab.settings(kubeconfig=str(admin)), transport=transport)
+    assert transport.closed

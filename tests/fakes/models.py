@@ -14,8 +14,8 @@ SERVED = {"llama-32": ["llama32"], "llama-32-fp8": ["llama32-fp8"], "tinyllama-1
 
 
 class FakeModels(AppServer):
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, tls_cert: tuple[str, str] | None = None) -> None:
+        super().__init__(tls_cert=tls_cert)
         self.served = {isvc: list(names) for isvc, names in SERVED.items()}
 
     def base_url(self, isvc: str) -> str:
