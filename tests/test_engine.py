@@ -340,3 +340,11 @@ def test_the_course_mappings_are_read_from_the_course_package_when_asked(monkeyp
     assert (list(lessons), len(lessons), lessons[7].title) == ([7], 1, "Serve a model")
     assert (list(groups), len(groups), groups["lab"].title) == (["lab"], 1, "The lab")
     assert list(registry.LESSONS) == [7] and registry.group("lab").file == "lessons/lab.md"
+
+
+def test_a_check_starting_exactly_at_the_deadline_still_runs(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    """The deadline is the last moment a check may start: only a start after it is refused."""
+    monkeypatch.setattr(runner, "load_checks", lambda: {"2.a": make("2.a", lambda s: passed("a"))})
+    monkeypatch.setattr(runner.time, "monotonic", lambda: 100.0)
+    assert [r.status for r in runner.run([2], snapshot, snapshot.profile, deadline=100.0).results] == [Status.PASS]
+    assert [r.status for r in runner.run([2], snapshot, snapshot.profile, deadline=99.5).results] == [Status.ERROR]
