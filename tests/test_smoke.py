@@ -687,3 +687,14 @@ def test_checks_left_when_the_runs_timeout_is_reached_are_not_started(lab: Lab, 
     storage = checks_of(result)["env.default-storage"]
     assert (storage["status"], storage["message"], storage["hint"]) == (
         "error", "the run's --timeout was reached before this check ran", "Rerun with a larger --timeout.")
+
+
+def test_a_slow_model_server_is_cut_at_the_request_bound(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
+    """--timeout 4 bounds each request to 1 s: a model answering in 2.5 s has not answered, as far as smoke can tell."""
+    lab.load(ready)
+    models.inject(r"^/llama-32/v1/models$", delay=2.5)
+    try:
+        answer = checks_of(smoke(admin, *model_urls(models), "--timeout", "4", "--format", "json"))["env.models-answer"]
+    finally:
+        models.clear_faults()
+    assert (answer["status"], answer["message"]) == ("fail", f"llama-32 at {models.base_url('llama-32')}/models: 127.0.0.1 did not answer within 1 s")
