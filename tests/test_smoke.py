@@ -677,18 +677,6 @@ def test_smoke_closes_the_http_client_it_made(lab: Lab, ready: World, admin: Pat
     assert transport.closed
 
 
-def test_checks_left_when_the_runs_timeout_is_reached_are_not_started(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
-    """Slow reads (each well inside its own request bound) use up --timeout 2: the last checks say so, unstarted."""
-    lab.load(ready)
-    lab.openshift.inject(r"^/(version|apis/config\.openshift\.io/|\.well-known/|apis/serving\.kserve\.io/)", delay=0.7)
-    result = smoke(admin, *model_urls(models), "--timeout", "2", "--format", "json")
-    lab.openshift.clear_faults()
-    assert result.exit_code == 3, result.stdout + result.stderr
-    storage = checks_of(result)["env.default-storage"]
-    assert (storage["status"], storage["message"], storage["hint"]) == (
-        "error", "the run's --timeout was reached before this check ran", "Rerun with a larger --timeout.")
-
-
 def test_a_slow_model_server_is_cut_at_the_request_bound(lab: Lab, ready: World, admin: Path, models: FakeModels) -> None:
     """--timeout 4 bounds each request to 1 s: a model answering in 2.5 s has not answered, as far as smoke can tell."""
     lab.load(ready)
