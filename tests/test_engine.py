@@ -300,3 +300,51 @@ def test_a_preflight_error_keeps_its_words(monkeypatch: pytest.MonkeyPatch, snap
     monkeypatch.setattr(runner, "load_checks", lambda: {"2.a": make("2.a", lambda s: passed("a"))})
     report = runner.run([2], snapshot, snapshot.profile, preflight_error=ServiceUnreachable("cluster down"))
     assert (report.results[0].message, report.results[0].hint) == ("cluster down", ServiceUnreachable.hint)
+
+
+def test_a_registered_check_is_built_with_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check(...)(function)` records the check (and hands the function back); `load_checks` builds it from the record."""
+    from maas_lab.engine import registry
+
+    monkeypatch.setattr(registry, "_REGISTERED", list(registry._REGISTERED))
+
+    def probe(_: Snapshot) -> Verdict:
+        """The probe answers.
+
+        Why it matters,
+            over two lines."""
+        return passed("fine")
+
+    assert registry.check("env.probe", lesson_ref="probe", hint="Fix the probe.", evidence="a probe", needs=("env.api-server",))(probe) is probe
+    built = registry.load_checks()["env.probe"]
+    assert (built.lesson, built.title, built.description, built.function, built.hint, built.lesson_ref, built.evidence, built.needs,
+            built.required) == ("env", "The probe answers.", "Why it matters, over two lines.", probe, "Fix the probe.",
+                                "lessons/lab-environment.md#probe", "a probe", ("env.api-server",), True)
+
+
+def test_the_course_mappings_are_read_from_the_course_package_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LESSONS and GROUPS name an attribute of COURSE_PACKAGE, read at each use, not when the mapping is made."""
+    import sys
+    import types
+
+    from maas_lab.engine import registry
+    from maas_lab.engine.model import Lesson
+
+    lessons = registry._FromCourse[int]("LESSONS")
+    groups = registry._FromCourse[str]("GROUPS")
+    course = types.ModuleType("another_course")
+    course.LESSONS = {7: Lesson(7, "Serve a model", "lessons/7-serve.md")}  # type: ignore[attr-defined]
+    course.GROUPS = {"lab": Lesson("lab", "The lab", "lessons/lab.md")}  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "another_course", course)
+    monkeypatch.setattr(registry, "COURSE_PACKAGE", "another_course")
+    assert (list(lessons), len(lessons), lessons[7].title) == ([7], 1, "Serve a model")
+    assert (list(groups), len(groups), groups["lab"].title) == (["lab"], 1, "The lab")
+    assert list(registry.LESSONS) == [7] and registry.group("lab").file == "lessons/lab.md"
+
+
+def test_a_check_starting_exactly_at_the_deadline_still_runs(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    """The deadline is the last moment a check may start: only a start after it is refused."""
+    monkeypatch.setattr(runner, "load_checks", lambda: {"2.a": make("2.a", lambda s: passed("a"))})
+    monkeypatch.setattr(runner.time, "monotonic", lambda: 100.0)
+    assert [r.status for r in runner.run([2], snapshot, snapshot.profile, deadline=100.0).results] == [Status.PASS]
+    assert [r.status for r in runner.run([2], snapshot, snapshot.profile, deadline=99.5).results] == [Status.ERROR]

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from tests.fakes.appserver import AppServer, Request, Response, json_response
 
-# isvc -> the name vLLM serves it under (`--served-model-name`), as in the ai501 profile
-SERVED = {"llama-32": "llama32", "llama-32-fp8": "llama32-fp8", "tinyllama-1b-cpu": "tinyllama"}
+# isvc -> the names vLLM serves it under (`--served-model-name`, and any LoRA adapters), as in the ai501 profile
+SERVED = {"llama-32": ["llama32"], "llama-32-fp8": ["llama32-fp8"], "tinyllama-1b-cpu": ["tinyllama"]}
 
 
 class FakeModels(AppServer):
-    def __init__(self) -> None:
-        super().__init__()
-        self.served = dict(SERVED)
+    def __init__(self, *, tls_cert: tuple[str, str] | None = None) -> None:
+        super().__init__(tls_cert=tls_cert)
+        self.served = {isvc: list(names) for isvc, names in SERVED.items()}
 
     def base_url(self, isvc: str) -> str:
         return f"{self.url}/{isvc}/v1"
@@ -29,4 +29,5 @@ class FakeModels(AppServer):
         served = self.served.get(isvc)
         if served is None:
             return json_response(404, {"detail": f"no model server for {isvc!r}"})
-        return json_response(200, {"object": "list", "data": [{"id": served, "object": "model", "owned_by": "vllm", "max_model_len": 4096}]})
+        data = [{"id": name, "object": "model", "owned_by": "vllm", "max_model_len": 4096} for name in served]
+        return json_response(200, {"object": "list", "data": data})
