@@ -556,3 +556,62 @@ def test_another_students_url_needs_our_namespace_and_our_route() -> None:
     elsewhere = "https://litemaas-litellm-user2-maas.apps.example.com/v1"
     assert url_mistake(elsewhere, ACCEPTED) is None  # without our namespace, no comparison
     assert url_mistake(elsewhere, [u for u in ACCEPTED if u.startswith("http:")], maas_namespace=MAAS) is None  # no Route known
+
+
+# -- a check called on its own (its `needs` not run first): the guard still names the prerequisite ---------------
+
+
+def evaluate_alone(lab: Lab, world: World, mutation: Mutation, check_id: str) -> Any:
+    """Grade `check_id` on the lab's snapshot without running its prerequisites (as a caller outside the runner would)."""
+    from maas_lab.engine.registry import load_checks
+    from maas_lab.engine.runner import evaluate
+    from maas_lab.grading import build_snapshot, resolve_profile
+    from tests.lab import RouteTransport
+
+    mutation(world)
+    lab.load(world)
+    settings = lab.settings()
+    profile, _error = resolve_profile(settings)
+    snapshot, failure = build_snapshot(settings, profile, transport=RouteTransport(lab.routes()))
+    assert failure is None, failure
+    try:
+        checks = load_checks()
+        return evaluate(checks[check_id], snapshot, checks)
+    finally:
+        snapshot.close()
+
+
+UNGUARDED = {
+    # (check, what the provider lacks): the reason the check gives, after "needs 5.llamastack-provider: "
+    ("5.token-is-student-key", "no token"): (providers(token=None), "no provider with a token points at your LiteLLM"),
+    ("5.token-is-student-key", "not LiteLLM"): (providers("http://llama-32-fp8-predictor.ai501.svc.cluster.local:8080/v1"),
+                                                "no provider with a token points at your LiteLLM"),
+    ("5.traffic-through-maas", "no token"): (providers(token=None), "no provider with a token points at your LiteLLM"),
+    ("5.backend-model", "not LiteLLM"): (providers("http://llama-32-fp8-predictor.ai501.svc.cluster.local:8080/v1"),
+                                         "no provider points at your LiteLLM"),
+}
+
+
+@pytest.mark.parametrize(("check_id", "lacking"), list(UNGUARDED), ids=[f"{c}:{w}" for c, w in UNGUARDED])
+def test_a_check_run_before_its_provider_skips_naming_it(lab: Lab, world: World, check_id: str, lacking: str) -> None:
+    mutation, reason = UNGUARDED[(check_id, lacking)]
+    verdict = evaluate_alone(lab, world, mutation, check_id)
+    assert verdict.status is Status.SKIP, verdict.message
+    assert verdict.message == f"needs 5.llamastack-provider: {reason}"
+    assert verdict.hint == "Fix 5.llamastack-provider first (maas-lab explain 5.llamastack-provider)."
+    assert verdict.evidence == {"prerequisite": "5.llamastack-provider"}
+
+
+def test_the_time_of_the_change_is_said_in_utc_whatever_the_graders_time_zone(lab: Lab, world: World,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+05:30: a local time would show another hour and minute
+    time.tzset()
+    try:
+        verdict = expect_only(grade(lab, world, canopy_rows((CANOPY_AGENT, 90))), "5.traffic-through-maas")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    changed = world.now - timedelta(hours=1)  # the reference world's ogx-config change
+    assert f"since the Llama Stack config changed ({changed:%Y-%m-%d %H:%M} UTC)" in verdict.message, verdict.message
