@@ -164,6 +164,21 @@ def second_canopy_key(*, old_is_configured: bool) -> Mutation:
     return mutate
 
 
+def recreated_key_rows(*, new_created_minutes: int, old_created_minutes: int, prefixes: bool = True,
+                       old_models: list[str] | None = None) -> Mutation:
+    """The re-created pair (the new key configured) with the LiteMaaS rows' creation times, keyPrefix and models changed:
+    the LiteLLM key (created 50 minutes ago) must still find its own LiteMaaS row, not the revoked one."""
+    def mutate(w: World) -> None:
+        second_canopy_key(old_is_configured=False)(w)
+        old, new = (k for k in w.litemaas.api_keys if k["name"] == "canopy-experiments")
+        old["createdAt"], new["createdAt"] = w.now - timedelta(minutes=old_created_minutes), w.now - timedelta(minutes=new_created_minutes)
+        if not prefixes:  # both keys start alike (7 characters can): the models and then the creation time decide
+            old["keyPrefix"] = new["keyPrefix"]
+        if old_models is not None:
+            old["models"] = old_models
+    return mutate
+
+
 def argo(app_name: str, *, rename: str | None = None, **status: Any) -> Mutation:
     def mutate(w: World) -> None:
         app = w.find("Application", app_name, TOOLINGS)
@@ -238,6 +253,12 @@ PASSING: dict[str, tuple[Mutation, dict[str, str]]] = {
                                                   {"5.backend-model": f"vllm-maas-fp8/{CANOPY_MODEL}"}),
     "a re-created key with the same name, the new one configured": (
         second_canopy_key(old_is_configured=False), {"5.token-is-student-key": "your active key canopy-experiments"}),
+    "the re-created key's row found by its keyPrefix, though the revoked one was created nearer": (
+        recreated_key_rows(new_created_minutes=40, old_created_minutes=50), {"5.token-is-student-key": "your active key"}),
+    "the same keyPrefix: the row with the key's models, though the other was created nearer": (
+        recreated_key_rows(new_created_minutes=40, old_created_minutes=50, prefixes=False, old_models=["Llama-3.2-3B"]), {}),
+    "the same keyPrefix and models: the row created nearest the LiteLLM key, not the newer revoked one": (
+        recreated_key_rows(new_created_minutes=50, old_created_minutes=10, prefixes=False), {}),
     "a stale llama-stack-config left next to the ogx-config Llama Stack runs": (extra_llama_stack_config(
         "llama-stack-config", "http://llama-32-fp8-predictor.ai501.svc.cluster.local:8080/v1", None), {"5.llamastack-provider": "ogx-config"}),
     "gitops: the app is still called llama-stack-test": (argo("ogx-test", rename="llama-stack-test"), {}),
@@ -377,7 +398,7 @@ def test_the_older_schema_without_llama_stack_url_is_still_the_older_schema(lab:
     text = canopy_backend_config(MAAS_MODEL_ID, schema="older").replace('LLAMA_STACK_URL: http://llama-stack-service:8321\n', "")
     verdict = expect_only(grade(lab, world, backend_yaml(text)), "5.backend-model")
     assert verdict.evidence["schema"] == "older"
-    assert "LLAMA_STACK_URL" in verdict.message and "None" not in verdict.message
+    assert "LLAMA_STACK_URL is not set: not Llama Stack (http://llama-stack-service:8321)" in verdict.message, verdict.message
 
 
 def test_other_features_are_ignored(lab: Lab, world: World) -> None:
