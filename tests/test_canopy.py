@@ -164,6 +164,21 @@ def second_canopy_key(*, old_is_configured: bool) -> Mutation:
     return mutate
 
 
+def recreated_key_rows(*, new_created_minutes: int, old_created_minutes: int, prefixes: bool = True,
+                       old_models: list[str] | None = None) -> Mutation:
+    """The re-created pair (the new key configured) with the LiteMaaS rows' creation times, keyPrefix and models changed:
+    the LiteLLM key (created 50 minutes ago) must still find its own LiteMaaS row, not the revoked one."""
+    def mutate(w: World) -> None:
+        second_canopy_key(old_is_configured=False)(w)
+        old, new = (k for k in w.litemaas.api_keys if k["name"] == "canopy-experiments")
+        old["createdAt"], new["createdAt"] = w.now - timedelta(minutes=old_created_minutes), w.now - timedelta(minutes=new_created_minutes)
+        if not prefixes:  # both keys start alike (7 characters can): the models and then the creation time decide
+            old["keyPrefix"] = new["keyPrefix"]
+        if old_models is not None:
+            old["models"] = old_models
+    return mutate
+
+
 def argo(app_name: str, *, rename: str | None = None, **status: Any) -> Mutation:
     def mutate(w: World) -> None:
         app = w.find("Application", app_name, TOOLINGS)
@@ -238,6 +253,12 @@ PASSING: dict[str, tuple[Mutation, dict[str, str]]] = {
                                                   {"5.backend-model": f"vllm-maas-fp8/{CANOPY_MODEL}"}),
     "a re-created key with the same name, the new one configured": (
         second_canopy_key(old_is_configured=False), {"5.token-is-student-key": "your active key canopy-experiments"}),
+    "the re-created key's row found by its keyPrefix, though the revoked one was created nearer": (
+        recreated_key_rows(new_created_minutes=40, old_created_minutes=50), {"5.token-is-student-key": "your active key"}),
+    "the same keyPrefix: the row with the key's models, though the other was created nearer": (
+        recreated_key_rows(new_created_minutes=40, old_created_minutes=50, prefixes=False, old_models=["Llama-3.2-3B"]), {}),
+    "the same keyPrefix and models: the row created nearest the LiteLLM key, not the newer revoked one": (
+        recreated_key_rows(new_created_minutes=50, old_created_minutes=10, prefixes=False), {}),
     "a stale llama-stack-config left next to the ogx-config Llama Stack runs": (extra_llama_stack_config(
         "llama-stack-config", "http://llama-32-fp8-predictor.ai501.svc.cluster.local:8080/v1", None), {"5.llamastack-provider": "ogx-config"}),
     "gitops: the app is still called llama-stack-test": (argo("ogx-test", rename="llama-stack-test"), {}),
@@ -377,7 +398,7 @@ def test_the_older_schema_without_llama_stack_url_is_still_the_older_schema(lab:
     text = canopy_backend_config(MAAS_MODEL_ID, schema="older").replace('LLAMA_STACK_URL: http://llama-stack-service:8321\n', "")
     verdict = expect_only(grade(lab, world, backend_yaml(text)), "5.backend-model")
     assert verdict.evidence["schema"] == "older"
-    assert "LLAMA_STACK_URL" in verdict.message and "None" not in verdict.message
+    assert "LLAMA_STACK_URL is not set: not Llama Stack (http://llama-stack-service:8321)" in verdict.message, verdict.message
 
 
 def test_other_features_are_ignored(lab: Lab, world: World) -> None:
@@ -556,3 +577,62 @@ def test_another_students_url_needs_our_namespace_and_our_route() -> None:
     elsewhere = "https://litemaas-litellm-user2-maas.apps.example.com/v1"
     assert url_mistake(elsewhere, ACCEPTED) is None  # without our namespace, no comparison
     assert url_mistake(elsewhere, [u for u in ACCEPTED if u.startswith("http:")], maas_namespace=MAAS) is None  # no Route known
+
+
+# -- a check called on its own (its `needs` not run first): the guard still names the prerequisite ---------------
+
+
+def evaluate_alone(lab: Lab, world: World, mutation: Mutation, check_id: str) -> Any:
+    """Grade `check_id` on the lab's snapshot without running its prerequisites (as a caller outside the runner would)."""
+    from maas_lab.engine.registry import load_checks
+    from maas_lab.engine.runner import evaluate
+    from maas_lab.grading import build_snapshot, resolve_profile
+    from tests.lab import RouteTransport
+
+    mutation(world)
+    lab.load(world)
+    settings = lab.settings()
+    profile, _error = resolve_profile(settings)
+    snapshot, failure = build_snapshot(settings, profile, transport=RouteTransport(lab.routes()))
+    assert failure is None, failure
+    try:
+        checks = load_checks()
+        return evaluate(checks[check_id], snapshot, checks)
+    finally:
+        snapshot.close()
+
+
+UNGUARDED = {
+    # (check, what the provider lacks): the reason the check gives, after "needs 5.llamastack-provider: "
+    ("5.token-is-student-key", "no token"): (providers(token=None), "no provider with a token points at your LiteLLM"),
+    ("5.token-is-student-key", "not LiteLLM"): (providers("http://llama-32-fp8-predictor.ai501.svc.cluster.local:8080/v1"),
+                                                "no provider with a token points at your LiteLLM"),
+    ("5.traffic-through-maas", "no token"): (providers(token=None), "no provider with a token points at your LiteLLM"),
+    ("5.backend-model", "not LiteLLM"): (providers("http://llama-32-fp8-predictor.ai501.svc.cluster.local:8080/v1"),
+                                         "no provider points at your LiteLLM"),
+}
+
+
+@pytest.mark.parametrize(("check_id", "lacking"), list(UNGUARDED), ids=[f"{c}:{w}" for c, w in UNGUARDED])
+def test_a_check_run_before_its_provider_skips_naming_it(lab: Lab, world: World, check_id: str, lacking: str) -> None:
+    mutation, reason = UNGUARDED[(check_id, lacking)]
+    verdict = evaluate_alone(lab, world, mutation, check_id)
+    assert verdict.status is Status.SKIP, verdict.message
+    assert verdict.message == f"needs 5.llamastack-provider: {reason}"
+    assert verdict.hint == "Fix 5.llamastack-provider first (maas-lab explain 5.llamastack-provider)."
+    assert verdict.evidence == {"prerequisite": "5.llamastack-provider"}
+
+
+def test_the_time_of_the_change_is_said_in_utc_whatever_the_graders_time_zone(lab: Lab, world: World,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+05:30: a local time would show another hour and minute
+    time.tzset()
+    try:
+        verdict = expect_only(grade(lab, world, canopy_rows((CANOPY_AGENT, 90))), "5.traffic-through-maas")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    changed = world.now - timedelta(hours=1)  # the reference world's ogx-config change
+    assert f"since the Llama Stack config changed ({changed:%Y-%m-%d %H:%M} UTC)" in verdict.message, verdict.message
