@@ -133,7 +133,8 @@ class KeyState:
 
     @property
     def name(self) -> str:
-        return str((self.litemaas or {}).get("name") or (self.litellm or {}).get("key_alias") or "")
+        # A key made in LiteLLM directly may have no alias; say so rather than leave a gap in the sentence.
+        return str((self.litemaas or {}).get("name") or (self.litellm or {}).get("key_alias") or "without an alias")
 
 
 def key_state(snap: Snapshot, token: Sensitive) -> KeyState:
@@ -142,7 +143,7 @@ def key_state(snap: Snapshot, token: Sensitive) -> KeyState:
     if key is None:
         return KeyState(None, None, "is none of your keys (another student's, deleted, or mistyped)")
     twin = _litemaas_twin(snap, key, token)
-    name = str((twin or {}).get("name") or key.get("key_alias") or "")
+    name = KeyState(key, twin, None).name
     if twin is not None and not twin.get("isActive", False):
         return KeyState(key, twin, f"is your key {name}, but it is revoked in LiteMaaS")
     if key.get("blocked"):
