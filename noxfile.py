@@ -112,7 +112,8 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def mutation(session: nox.Session) -> None:
     """Mutation testing of the checks (maas_lab/lessons, maas_lab/smoke.py) and maas_lab/engine (mutmut; config in
-    pyproject.toml). Long: not in .ci/run.
+    pyproject.toml). Long: not in .ci/run. Run it on an otherwise idle machine: a timing test that fails on a starved
+    machine counts as a kill (RELIABILITY.md, "Mutation testing").
 
     `nox -s mutation -- "maas_lab.engine*"` runs one module's mutants; the figure goes in RELIABILITY.md.
     """
