@@ -11,7 +11,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import trustme
 
 from maas_lab.engine.model import Outcome, Status
 from maas_lab.evidence.services import CredentialRejected
@@ -30,6 +29,7 @@ from maas_lab.lessons.keys import (
 )
 from maas_lab.profile import KeySpec
 from tests.fakes import litellm as fl
+from tests.fakes.faults import issue_tls_files
 from tests.fakes.litemaas import FakeLiteMaaS
 from tests.fixtures.cluster import HOUR, USER, iso, kustomize_litemaas
 from tests.fixtures.world import KEYS, STUDENT_ID, World
@@ -119,13 +119,8 @@ def test_an_unreachable_service_is_an_error(lab: Lab) -> None:
 
 
 def test_tls_verification_failure_hints_at_ca_bundle(lab: Lab, world: World, tmp_path: Path) -> None:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    cert_file, key_file, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
-    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_file))
-    cert.private_key_pem.write_to_path(str(key_file))
-    ca.cert_pem.write_to_path(str(ca_file))
-    with FakeLiteMaaS(world.litemaas, tls_cert=(str(cert_file), str(key_file))) as secure:
+    tls_cert, ca_file = issue_tls_files(tmp_path)
+    with FakeLiteMaaS(world.litemaas, tls_cert=tls_cert) as secure:
         from maas_lab.grading import grade
 
         settings = lab.settings(litemaas_url=secure.url, litellm_url=lab.litellm.url)

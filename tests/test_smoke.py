@@ -17,7 +17,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-import trustme
 from typer.testing import CliRunner, Result
 
 from maas_lab.cli import app
@@ -26,6 +25,7 @@ from maas_lab.engine.registry import load_checks
 from maas_lab.report import FORMATS
 from maas_lab.report.json_ import load_schema, report_to_dict
 from maas_lab.smoke import run_smoke
+from tests.fakes.faults import issue_tls_files
 from tests.fakes.models import FakeModels
 from tests.fixtures.world import World
 from tests.lab import Lab, RouteTransport
@@ -646,14 +646,9 @@ def test_model_urls_are_name_equals_url_pairs() -> None:
 
 
 def test_an_https_model_server_is_trusted_through_the_ca_bundle_or_insecure(lab: Lab, ready: World, admin: Path, tmp_path: Path) -> None:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    cert_file, key_file, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
-    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_file))
-    cert.private_key_pem.write_to_path(str(key_file))
-    ca.cert_pem.write_to_path(str(ca_file))
+    tls_cert, ca_file = issue_tls_files(tmp_path)
     lab.load(ready)
-    with FakeModels(tls_cert=(str(cert_file), str(key_file))) as secure:
+    with FakeModels(tls_cert=tls_cert) as secure:
         urls = model_urls(secure)
         untrusted, trusted, insecure = (checks_of(smoke(admin, *urls, *args, "--format", "json"))["env.models-answer"]
                                         for args in ([], ["--ca-bundle", str(ca_file)], ["--insecure"]))

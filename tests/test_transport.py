@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import trustme
 import truststore
 from typer.testing import CliRunner
 
@@ -18,7 +17,7 @@ from maas_lab.evidence.http import make_client, request, tls_context
 from maas_lab.evidence.kube import KubeClient
 from maas_lab.evidence.retry import Deadline, pause_before_retry
 from tests.fakes.appserver import AppServer, Request, Response, json_response
-from tests.fakes.faults import FAULTS, SilentServer, UntrustedTLSServer, kubeconfig_for
+from tests.fakes.faults import FAULTS, SilentServer, UntrustedTLSServer, issue_tls_files, kubeconfig_for
 from tests.fakes.kube_api import FakeOpenShift
 
 runner = CliRunner()
@@ -207,13 +206,8 @@ def test_retry_after_is_honoured_up_to_two_seconds(header: str | None, pause: fl
 
 @pytest.fixture
 def tls_server(tmp_path: Path) -> Iterator[tuple[Answering, Path]]:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    cert_file, key_file, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
-    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_file))
-    cert.private_key_pem.write_to_path(str(key_file))
-    ca.cert_pem.write_to_path(str(ca_file))
-    with Answering(tls_cert=(str(cert_file), str(key_file))) as secure:
+    tls_cert, ca_file = issue_tls_files(tmp_path)
+    with Answering(tls_cert=tls_cert) as secure:
         yield secure, ca_file
 
 

@@ -144,6 +144,18 @@ class SilentServer(_Listener):
         return f"https://127.0.0.1:{self.port}"
 
 
+def issue_tls_files(directory: Path) -> tuple[tuple[str, str], Path]:
+    """A server certificate for 127.0.0.1/localhost from a fresh CA: (cert file, key file) for a fake's `tls_cert`,
+    and the CA file a client trusts through --ca-bundle."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert_file, key_file, ca_file = directory / "cert.pem", directory / "key.pem", directory / "ca.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    ca.cert_pem.write_to_path(str(ca_file))
+    return (str(cert_file), str(key_file)), ca_file
+
+
 class UntrustedTLSServer(_Listener):
     """Completes TLS handshakes with a certificate from a fresh CA that no client trusts, then hangs up."""
 
