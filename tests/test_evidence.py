@@ -14,8 +14,8 @@ import pytest
 
 from maas_lab.engine.model import Outcome, Status
 from maas_lab.evidence.services import CredentialRejected
+from maas_lab.evidence.values import same_number as _same_number
 from maas_lab.lessons.keys import (
-    _same_number,
     alias_prefix,
     find_keys,
     is_alias_of,

@@ -240,7 +240,7 @@ def test_prices_of_a_dollar_and_more_per_million_and_a_free_model(lab: Lab, worl
 
 
 def test_a_budget_equals_the_lessons_within_a_billionth() -> None:
-    from maas_lab.lessons.l3_admin import _equal
+    from maas_lab.evidence.values import same_number as _equal
 
     assert _equal("50", 50) and _equal(50 + 1e-10, 50.0)
     assert not _equal(1e-9, 0) and not _equal(49, 50) and not _equal(None, 50) and not _equal("fifty", 50)

@@ -45,3 +45,11 @@ def normalise_url(url: str) -> str:
     host, slash, path = rest.partition("/")
     host = host.lower().replace(".svc.cluster.local", ".svc")
     return f"{scheme.lower()}://{host}{slash}{path}".rstrip("/")
+
+
+def same_number(value: Any, expected: float) -> bool:
+    """A number as the student typed it (a string, an int, a float) equals the expected one, to within rounding."""
+    try:
+        return abs(float(value) - float(expected)) < 1e-9
+    except (TypeError, ValueError):
+        return False

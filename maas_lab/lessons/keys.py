@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from maas_lab.engine.model import Verdict, failed, passed
 from maas_lab.evidence.services import CredentialRejected
-from maas_lab.evidence.values import parse_time
+from maas_lab.evidence.values import parse_time, same_number
 
 if TYPE_CHECKING:
     from maas_lab.evidence.snapshot import Snapshot
@@ -76,7 +76,7 @@ def find_keys(snap: Snapshot, spec: KeySpec) -> tuple[list[KeyMatch], list[str]]
         if models != wanted_models:
             problems.append(f"its models are {', '.join(sorted(models)) or 'none'}, expected {', '.join(sorted(wanted_models))}")
             continue
-        if spec.max_budget is not None and not _same_number(key.get("maxBudget"), spec.max_budget):
+        if spec.max_budget is not None and not same_number(key.get("maxBudget"), spec.max_budget):
             problems.append(f"its max budget is {key.get('maxBudget')}, expected {spec.max_budget:g}")
             continue
         twin = next(
@@ -90,12 +90,6 @@ def find_keys(snap: Snapshot, spec: KeySpec) -> tuple[list[KeyMatch], list[str]]
         matches.append(KeyMatch(key, twin))
     return matches, problems
 
-
-def _same_number(value: Any, expected: float) -> bool:
-    try:
-        return abs(float(value) - expected) < 1e-9
-    except (TypeError, ValueError):
-        return False
 
 
 def student_tokens(snap: Snapshot) -> set[str]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from maas_lab.engine.model import Verdict, failed, passed
 from maas_lab.engine.registry import check
-from maas_lab.evidence.values import same_url
+from maas_lab.evidence.values import same_number, same_url
 from maas_lab.lessons.keys import student_activity
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ def user_budget(snap: Snapshot) -> Verdict:
         f"{where} {name} is {values[name]}, expected {want:g}"
         for where, values in (("LiteMaaS", litemaas_values), ("LiteLLM", litellm_values))
         for name, want in expected.items()
-        if not _equal(values[name], want)
+        if not same_number(values[name], want)
     ]
     if problems:
         return failed("; ".join(problems), litemaas=litemaas_values, litellm=litellm_values)
@@ -168,12 +168,6 @@ check(
 )(user_budget)
 
 
-def _equal(value: Any, expected: float) -> bool:
-    try:
-        return abs(float(value) - float(expected)) < 1e-9
-    except (TypeError, ValueError):
-        return False
-
 
 def key_defaults(snap: Snapshot) -> Verdict:
     """API-key defaults: default max budget {key_default_budget}, maximum {key_max_budget}.
@@ -186,7 +180,7 @@ def key_defaults(snap: Snapshot) -> Verdict:
     want_default = snap.profile.budgets.key_defaults.max_budget
     want_maximum = snap.profile.budgets.key_maximums.max_budget
     evidence = {"default_max_budget": default, "maximum_max_budget": maximum}
-    if _equal(default, want_default) and _equal(maximum, want_maximum):
+    if same_number(default, want_default) and same_number(maximum, want_maximum):
         return passed(f"key default max budget {want_default:g}, maximum {want_maximum:g}", **evidence)
     return failed(f"key default max budget is {default}, maximum {maximum} (expected {want_default:g} and {want_maximum:g})", **evidence)
 
