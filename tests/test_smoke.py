@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -681,3 +682,83 @@ def test_a_slow_model_server_is_cut_at_the_request_bound(lab: Lab, ready: World,
     finally:
         models.clear_faults()
     assert (answer["status"], answer["message"]) == ("fail", f"llama-32 at {models.base_url('llama-32')}/models: 127.0.0.1 did not answer within 1 s")
+
+
+# -- the run's --timeout, on a clock the test moves (no waiting, so no dependence on the machine's speed) ----------
+
+
+class MovedClock:
+    """`time` as a module sees it, `offset` seconds later."""
+
+    def __init__(self, offset: float = 0.0) -> None:
+        self.offset = offset
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def test_checks_not_started_when_the_timeout_has_passed_are_not_run(
+    lab: Lab, ready: World, admin: Path, models: FakeModels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """smoke's own start lies an hour back: its --timeout 30 is long gone before the first check, while every read
+    (on the real clock) would still be answered."""
+    lab.load(ready)
+    monkeypatch.setattr("maas_lab.smoke.time", MovedClock(-3600))
+    checks = checks_of(smoke(admin, *model_urls(models), "--timeout", "30", "--format", "json"))
+    assert {(c["status"], c["message"]) for c in checks.values()} == {("error", "the run's --timeout was reached before this check ran")}
+    assert {c["hint"] for c in checks.values()} == {"Rerun with a larger --timeout."}
+
+
+def test_cluster_reads_after_the_timeout_are_refused_unsent(
+    lab: Lab, ready: World, admin: Path, models: FakeModels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's deadline passes the moment the API server has taken the credential: the first check still starts
+    (smoke's own clock is not moved), but its read of the cluster is refused unsent."""
+    from maas_lab.evidence.snapshot import Snapshot
+
+    lab.load(ready)
+    clock = MovedClock()
+    monkeypatch.setattr("maas_lab.evidence.retry.time", clock)
+    account = Snapshot.account
+
+    def account_then_time_is_up(self: Snapshot) -> Any:
+        answer = account(self)
+        clock.offset = 3600
+        return answer
+
+    monkeypatch.setattr(Snapshot, "account", account_then_time_is_up)
+    checks = checks_of(smoke(admin, *model_urls(models), "--timeout", "30", "--format", "json"))
+    api_server = checks.pop("env.api-server")
+    assert (api_server["status"], api_server["message"]) == (
+        "error", f"the run's --timeout was reached before the request to the API server {lab.openshift.url}"
+    )
+    assert {c["status"] for c in checks.values()} == {"skip"}
+
+
+def test_a_model_probe_after_the_timeout_is_refused_unsent(
+    lab: Lab, ready: World, admin: Path, models: FakeModels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's deadline passes just as the first model server is to be asked: the cluster's checks have passed,
+    and the probe is refused unsent, as the grader's side (error), not as a model that does not answer."""
+    from maas_lab.evidence.retry import Deadline
+
+    lab.load(ready)
+    clock = MovedClock()
+    monkeypatch.setattr("maas_lab.evidence.retry.time", clock)
+    bound = Deadline.bound
+
+    def time_is_up_at_a_model_server(self: Deadline, request_timeout: float, what: str) -> float:
+        if what == "127.0.0.1":
+            clock.offset = 3600
+        return bound(self, request_timeout, what)
+
+    monkeypatch.setattr(Deadline, "bound", time_is_up_at_a_model_server)
+    models.clear_log()
+    checks = checks_of(smoke(admin, *model_urls(models), "--timeout", "30", "--format", "json"))
+    assert checks["env.models-ready"]["status"] == "pass"
+    answer = checks["env.models-answer"]
+    assert (answer["status"], answer["message"]) == ("error", "the run's --timeout was reached before the request to 127.0.0.1")
+    assert models.request_log == []
