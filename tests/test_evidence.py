@@ -15,6 +15,7 @@ import pytest
 from maas_lab.engine.model import Outcome, Status
 from maas_lab.evidence.services import CredentialRejected
 from maas_lab.evidence.values import same_number as _same_number
+from maas_lab.lessons.common import rollout
 from maas_lab.lessons.keys import (
     alias_prefix,
     find_keys,
@@ -84,6 +85,23 @@ def test_a_rollout_stuck_past_its_deadline_fails(lab: Lab, world: World) -> None
     lab.load(world)
     verdict = result(lab.grade(LESSON_2), "2.backend-ready")
     assert verdict.status is Status.FAIL and "timed out" in verdict.message
+
+
+def test_a_rollout_is_pending_only_while_it_began_less_than_its_deadline_ago() -> None:
+    """The rubric's boundary: a rollout that began exactly progressDeadlineSeconds ago is no longer converging."""
+    workload = {
+        "metadata": {"name": "litemaas-litellm", "creationTimestamp": iso(NOW - timedelta(seconds=600)), "generation": 1},
+        "spec": {"replicas": 1, "progressDeadlineSeconds": 600, "selector": {"matchLabels": {"app": "litellm"}}},
+        "status": {"observedGeneration": 1},
+    }
+
+    def verdict(now: datetime) -> Any:
+        snap = SimpleNamespace(now=now, find=lambda plural, namespace, name: workload, objects=lambda plural, namespace: [])
+        return rollout(snap, "Deployment", MAAS, "litemaas-litellm", what="LiteLLM")  # type: ignore[arg-type]
+
+    within, at_deadline = verdict(NOW - timedelta(seconds=1)), verdict(NOW)
+    assert (within.status, within.message) == (Status.PENDING, "LiteLLM is rolling out (0/1 ready)")
+    assert (at_deadline.status, at_deadline.message) == (Status.FAIL, "LiteLLM is not ready: 0/1 ready, 0/1 updated, 0/1 available")
 
 
 def test_missing_secret_permission_is_error_and_could_not_grade(lab: Lab, world: World) -> None:
