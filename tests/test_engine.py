@@ -438,9 +438,13 @@ def test_an_ids_head_is_before_its_first_dot_and_a_check_may_lack_a_docstring(mo
     assert sorted(["env.b.a", "env.a.z", "2.b.c"], key=registry.id_sort_key) == ["2.b.c", "env.a.z", "env.b.a"]
 
 
-def test_checks_load_in_the_order_the_course_names_its_modules() -> None:
+def test_checks_load_in_the_order_the_course_names_its_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whichever module was imported first (`smoke` by `maas-lab smoke`), the lessons come first, the lab environment last."""
     from maas_lab.engine import registry
 
+    registry.load_checks()
+    smoke_first = sorted(registry._REGISTERED, key=lambda entry: entry[2].__module__ != "maas_lab.smoke")
+    monkeypatch.setattr(registry, "_REGISTERED", smoke_first)
     ids = list(registry.load_checks())
     assert ids[:3] == ["1.logged-in", "1.can-create-project", "1.shared-models-ready"]
     assert ids[-2:] == ["env.roster-users", "env.roster-canopy"]
