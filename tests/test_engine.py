@@ -448,3 +448,18 @@ def test_checks_load_in_the_order_the_course_names_its_modules(monkeypatch: pyte
     ids = list(registry.load_checks())
     assert ids[:3] == ["1.logged-in", "1.can-create-project", "1.shared-models-ready"]
     assert ids[-2:] == ["env.roster-users", "env.roster-canopy"]
+
+
+def test_a_grader_side_failure_keeps_its_words_and_its_own_hint(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    def unreachable(_: Snapshot) -> Verdict:
+        raise ServiceUnreachable("could not connect to litemaas-user1-maas.apps.example.com")
+
+    (result,) = grade(monkeypatch, snapshot, [make("2.a", unreachable)]).results
+    assert (result.status, result.message) == (Status.ERROR, "could not connect to litemaas-user1-maas.apps.example.com")
+    assert result.hint == ServiceUnreachable.hint
+
+
+def test_a_check_the_deadline_refused_says_so(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    monkeypatch.setattr(runner, "load_checks", lambda: {"2.a": make("2.a", lambda s: passed("a"))})
+    (result,) = runner.run([2], snapshot, snapshot.profile, deadline=float("-inf")).results
+    assert (result.status, result.message) == (Status.ERROR, "the run's --timeout was reached before this check ran")
