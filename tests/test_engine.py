@@ -463,3 +463,8 @@ def test_a_check_the_deadline_refused_says_so(monkeypatch: pytest.MonkeyPatch, s
     monkeypatch.setattr(runner, "load_checks", lambda: {"2.a": make("2.a", lambda s: passed("a"))})
     (result,) = runner.run([2], snapshot, snapshot.profile, deadline=float("-inf")).results
     assert (result.status, result.message) == (Status.ERROR, "the run's --timeout was reached before this check ran")
+
+
+def test_a_check_is_handed_the_students_snapshot(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    (result,) = grade(monkeypatch, snapshot, [make("2.a", lambda s: passed(f"graded {s.user_or_none}"))]).results
+    assert (result.status, result.message) == (Status.PASS, "graded user1")
