@@ -348,3 +348,123 @@ def test_a_check_starting_exactly_at_the_deadline_still_runs(monkeypatch: pytest
     monkeypatch.setattr(runner.time, "monotonic", lambda: 100.0)
     assert [r.status for r in runner.run([2], snapshot, snapshot.profile, deadline=100.0).results] == [Status.PASS]
     assert [r.status for r in runner.run([2], snapshot, snapshot.profile, deadline=99.5).results] == [Status.ERROR]
+
+
+def test_a_cycle_is_named_check_by_check() -> None:
+    checks = {"2.a": make("2.a", lambda s: passed(""), needs=("2.b",)), "2.b": make("2.b", lambda s: passed(""), needs=("2.a",))}
+    with pytest.raises(RuntimeError) as cycle:
+        runner.order_checks(["2.a"], checks)
+    assert str(cycle.value) == "prerequisite cycle: 2.a -> 2.b -> 2.a"
+
+
+def test_checks_without_prerequisites_run_by_lesson_number_then_name() -> None:
+    checks = {c.id: c for c in [make("2.b", lambda s: passed("")), make("2.a", lambda s: passed(""))]}
+    checks["10.a"] = Check("10.a", 10, "t", "", lambda s: passed(""), "h", "x", "e")
+    assert [c.id for c in runner.order_checks(["10.a", "2.b", "2.a"], checks)] == ["2.a", "2.b", "10.a"]
+
+
+def test_every_prerequisite_must_pass_not_only_the_first(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    checks = [make("2.a", lambda s: passed("a")), make("2.b", lambda s: failed("no")), make("2.c", lambda s: passed("c"), needs=("2.a", "2.b"))]
+    skipped_ = next(r for r in grade(monkeypatch, snapshot, checks).results if r.check.id == "2.c")
+    assert (skipped_.status, skipped_.message) == (Status.SKIP, "needs 2.b, which did not pass (fail)")
+
+
+def test_a_checks_duration_is_the_time_it_took(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    clock = iter([100.0, 102.5])  # a fake clock: the check starts at 100 s and ends at 102.5 s
+    monkeypatch.setattr(runner.time, "monotonic", lambda: next(clock))
+    (result,) = grade(monkeypatch, snapshot, [make("2.a", lambda s: passed("a"))]).results
+    assert result.duration == 2.5
+
+
+def test_the_report_says_who_what_and_when(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    from datetime import UTC
+
+    from maas_lab import __version__
+
+    snapshot.note("the kubeconfig skips TLS verification")
+    report = grade(monkeypatch, snapshot, [make("2.a", lambda s: passed("a"))])
+    assert report.tool_version == __version__ and report.notes == ["the kubeconfig skips TLS verification"]
+    assert report.generated_at.tzinfo is UTC and report.generated_at.microsecond == 0
+    assert (report.target.user, report.target.cluster_domain, report.target.profile) == ("user1", "apps.example.com", "ai501")
+
+
+def test_results_come_in_the_order_the_lesson_teaches_them(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    checks = [make("2.routes", lambda s: passed("r")), make("2.namespace", lambda s: passed("n")), make("2.admin", lambda s: passed("a"))]
+    assert [r.check.id for r in grade(monkeypatch, snapshot, checks).results] == ["2.routes", "2.namespace", "2.admin"]
+
+
+def test_lessons_come_before_the_other_groups_in_one_report(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    env = Check("env.probe", "env", "t", "", lambda s: passed("p"), "h", "lessons/lab-environment.md#probe", "e")
+    checks = {c.id: c for c in [env, make("3.b", lambda s: passed("b")), make("2.a", lambda s: passed("a"))]}
+    monkeypatch.setattr(runner, "load_checks", lambda: checks)
+    report = runner.run([], snapshot, snapshot.profile, only=["env.probe", "3.b", "2.a"])
+    assert [(lesson.lesson, lesson.title) for lesson in report.lessons] == [(2, "Deploy LiteMaaS"), (3, "Admin configuration"), ("env", "Lab environment")]
+
+
+def test_points_a_profile_sets_for_one_check_are_used(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    from maas_lab.profile import Points
+
+    points = Points.model_validate({"required": 2, "bonus": 1, "2.routes": 5})
+    profile = snapshot.profile.model_copy(update={"points": points})
+    monkeypatch.setattr(runner, "load_checks", lambda: {"2.routes": make("2.routes", lambda s: passed("r"))})
+    (result,) = runner.run([2], snapshot, profile).results
+    assert (result.points, result.max_points) == (5.0, 5.0)
+
+
+def test_the_check_a_result_shows_is_filled_for_the_student(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    titled = Check("2.a", 2, "t", "", lambda s: passed("ok"), "Open {user}-maas.", "lessons/2-deploy-litemaas.md#x", "e")
+    (result,) = grade(monkeypatch, snapshot, [titled]).results
+    assert result.check.hint == "Open user1-maas."
+
+
+def test_an_unknown_user_stays_a_placeholder() -> None:
+    from maas_lab.engine import registry
+
+    values = registry.template_values(load_profile(None), None)
+    assert values["user"] == "{user}" and registry.fill("Open {user}-maas.", values) == "Open {user}-maas."
+
+
+def test_an_ids_head_is_before_its_first_dot_and_a_check_may_lack_a_docstring(monkeypatch: pytest.MonkeyPatch) -> None:
+    from maas_lab.engine import registry
+
+    monkeypatch.setattr(registry, "_REGISTERED", list(registry._REGISTERED))
+
+    def bare(_: Snapshot) -> Verdict:
+        return passed("fine")
+
+    registry.check("env.probe.v2", lesson_ref="probe", hint="h", evidence="e")(bare)
+    built = registry.load_checks()["env.probe.v2"]
+    assert (built.lesson, built.title, built.description, built.lesson_ref) == ("env", "", "", "lessons/lab-environment.md#probe")
+    assert sorted(["env.b.a", "env.a.z", "2.b.c"], key=registry.id_sort_key) == ["2.b.c", "env.a.z", "env.b.a"]
+
+
+def test_checks_load_in_the_order_the_course_names_its_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whichever module was imported first (`smoke` by `maas-lab smoke`), the lessons come first, the lab environment last."""
+    from maas_lab.engine import registry
+
+    registry.load_checks()
+    smoke_first = sorted(registry._REGISTERED, key=lambda entry: entry[2].__module__ != "maas_lab.smoke")
+    monkeypatch.setattr(registry, "_REGISTERED", smoke_first)
+    ids = list(registry.load_checks())
+    assert ids[:3] == ["1.logged-in", "1.can-create-project", "1.shared-models-ready"]
+    assert ids[-2:] == ["env.roster-users", "env.roster-canopy"]
+
+
+def test_a_grader_side_failure_keeps_its_words_and_its_own_hint(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    def unreachable(_: Snapshot) -> Verdict:
+        raise ServiceUnreachable("could not connect to litemaas-user1-maas.apps.example.com")
+
+    (result,) = grade(monkeypatch, snapshot, [make("2.a", unreachable)]).results
+    assert (result.status, result.message) == (Status.ERROR, "could not connect to litemaas-user1-maas.apps.example.com")
+    assert result.hint == ServiceUnreachable.hint
+
+
+def test_a_check_the_deadline_refused_says_so(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    monkeypatch.setattr(runner, "load_checks", lambda: {"2.a": make("2.a", lambda s: passed("a"))})
+    (result,) = runner.run([2], snapshot, snapshot.profile, deadline=float("-inf")).results
+    assert (result.status, result.message) == (Status.ERROR, "the run's --timeout was reached before this check ran")
+
+
+def test_a_check_is_handed_the_students_snapshot(monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot) -> None:
+    (result,) = grade(monkeypatch, snapshot, [make("2.a", lambda s: passed(f"graded {s.user_or_none}"))]).results
+    assert (result.status, result.message) == (Status.PASS, "graded user1")
