@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from maas_lab.engine import runner
+from maas_lab.engine import registry, runner
 from maas_lab.engine.model import Check, Outcome, Status, Verdict, failed, passed, pending
 from maas_lab.errors import ServiceUnreachable
 from maas_lab.evidence.http import make_client
@@ -181,8 +181,6 @@ def test_results_carry_points_hints_and_titles_filled(monkeypatch: pytest.Monkey
 
 
 def test_fill_leaves_unknown_or_stray_braces_alone() -> None:
-    from maas_lab.engine import registry
-
     assert registry.fill("a {x} b", {"x": "1"}) == "a 1 b"
     assert registry.fill("a {y} b", {"x": "1"}) == "a {y} b"
     assert registry.fill("a {x", {"x": "1"}) == "a {x"
@@ -236,7 +234,6 @@ def snapshot_time():  # type: ignore[no-untyped-def]
 
 
 def test_registry_lookups() -> None:
-    from maas_lab.engine import registry
     from maas_lab.errors import UsageError
 
     assert registry.parse_lessons("all") == [1, 2, 3, 4, 5] and registry.parse_lessons(" ALL ") == [1, 2, 3, 4, 5]
@@ -265,8 +262,6 @@ def test_registry_lookups() -> None:
 
 
 def test_a_duplicate_check_id_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    from maas_lab.engine import registry
-
     registry.load_checks()
     logged_in = next(entry for entry in registry._REGISTERED if entry[0] == "1.logged-in")
     monkeypatch.setattr(registry, "_REGISTERED", [*registry._REGISTERED, logged_in])
@@ -304,8 +299,6 @@ def test_a_preflight_error_keeps_its_words(monkeypatch: pytest.MonkeyPatch, snap
 
 def test_a_registered_check_is_built_with_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
     """`check(...)(function)` records the check (and hands the function back); `load_checks` builds it from the record."""
-    from maas_lab.engine import registry
-
     monkeypatch.setattr(registry, "_REGISTERED", list(registry._REGISTERED))
 
     def probe(_: Snapshot) -> Verdict:
@@ -327,7 +320,6 @@ def test_the_course_mappings_are_read_from_the_course_package_when_asked(monkeyp
     import sys
     import types
 
-    from maas_lab.engine import registry
     from maas_lab.engine.model import Lesson
 
     lessons = registry._FromCourse[int]("LESSONS")
@@ -418,15 +410,11 @@ def test_the_check_a_result_shows_is_filled_for_the_student(monkeypatch: pytest.
 
 
 def test_an_unknown_user_stays_a_placeholder() -> None:
-    from maas_lab.engine import registry
-
     values = registry.template_values(load_profile(None), None)
     assert values["user"] == "{user}" and registry.fill("Open {user}-maas.", values) == "Open {user}-maas."
 
 
 def test_an_ids_head_is_before_its_first_dot_and_a_check_may_lack_a_docstring(monkeypatch: pytest.MonkeyPatch) -> None:
-    from maas_lab.engine import registry
-
     monkeypatch.setattr(registry, "_REGISTERED", list(registry._REGISTERED))
 
     def bare(_: Snapshot) -> Verdict:
@@ -440,8 +428,6 @@ def test_an_ids_head_is_before_its_first_dot_and_a_check_may_lack_a_docstring(mo
 
 def test_checks_load_in_the_order_the_course_names_its_modules(monkeypatch: pytest.MonkeyPatch) -> None:
     """Whichever module was imported first (`smoke` by `maas-lab smoke`), the lessons come first, the lab environment last."""
-    from maas_lab.engine import registry
-
     registry.load_checks()
     smoke_first = sorted(registry._REGISTERED, key=lambda entry: entry[2].__module__ != "maas_lab.smoke")
     monkeypatch.setattr(registry, "_REGISTERED", smoke_first)

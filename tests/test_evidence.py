@@ -14,7 +14,7 @@ import pytest
 
 from maas_lab.engine.model import Outcome, Status
 from maas_lab.evidence.services import CredentialRejected
-from maas_lab.evidence.values import same_number as _same_number
+from maas_lab.evidence.values import same_number
 from maas_lab.lessons.common import rollout
 from maas_lab.lessons.keys import (
     alias_prefix,
@@ -265,9 +265,9 @@ def test_a_key_alias_is_the_sanitised_name_and_eight_hex_digits() -> None:
 
 
 def test_a_budget_is_the_same_number_only_within_a_billionth() -> None:
-    assert _same_number(5, 5.0) and _same_number("5", 5) and _same_number(5 + 1e-10, 5)
-    assert not _same_number(5.5, 5) and not _same_number(-5, 5) and not _same_number(1e-9, 0)
-    assert not _same_number(None, 5) and not _same_number("five", 5)
+    assert same_number(5, 5.0) and same_number("5", 5) and same_number(5 + 1e-10, 5)
+    assert not same_number(5.5, 5) and not same_number(-5, 5) and not same_number(1e-9, 0)
+    assert not same_number(None, 5) and not same_number("five", 5)
 
 
 def test_a_litellm_key_is_live_until_blocked_or_expired() -> None:

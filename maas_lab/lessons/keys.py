@@ -91,7 +91,6 @@ def find_keys(snap: Snapshot, spec: KeySpec) -> tuple[list[KeyMatch], list[str]]
     return matches, problems
 
 
-
 def student_tokens(snap: Snapshot) -> set[str]:
     return {str(k["token"]) for k in litellm_keys(snap) if k.get("token")}
 

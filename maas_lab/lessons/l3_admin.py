@@ -168,7 +168,6 @@ check(
 )(user_budget)
 
 
-
 def key_defaults(snap: Snapshot) -> Verdict:
     """API-key defaults: default max budget {key_default_budget}, maximum {key_max_budget}.
 
